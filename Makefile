@@ -1,0 +1,36 @@
+# Self-documenting: `make help` lists the targets with their ## comment.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.DEFAULT_GOAL := help
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	@touch $(STAMP)
+
+venv: $(STAMP) ## Create .venv and install the pinned dependencies
+
+run: $(STAMP) ## Set everything up and serve on http://$${HOST:-127.0.0.1}:$${PORT:-8000}
+	$(PY) -m app.serve
+
+test: $(STAMP) ## Run the whole test suite against a throwaway database
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+migrate: $(STAMP) ## Apply the migrations to DATABASE_URL
+	$(VENV)/bin/piccolo migrations forwards all
+
+demo: $(STAMP) ## Load the demo data into DATABASE_URL
+	$(VENV)/bin/litestar demo load
+
+clean: ## Remove the virtualenv and local data (var/: database, outbox, attachments)
+	rm -rf $(VENV) var .pytest_cache
+
+.PHONY: help venv run test migrate demo clean

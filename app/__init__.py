@@ -1,0 +1,85 @@
+"""The NAS service-contract portal. `create_app()` is the one place where the app is assembled."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.middleware import DefineMiddleware
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from piccolo.engine import engine_finder
+
+HERE = Path(__file__).resolve().parent
+
+
+def _template_engine() -> JinjaTemplateEngine:
+    from app.web import formatting
+
+    environment = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["date_fr"] = formatting.date_fr
+    environment.filters["datetime_fr"] = formatting.datetime_fr
+    return JinjaTemplateEngine.from_environment(environment)
+
+
+@asynccontextmanager
+async def _database(app: Litestar) -> AsyncIterator[None]:
+    engine = engine_finder()
+    await engine.start_connection_pool(min_size=1, max_size=10)
+    try:
+        yield
+    finally:
+        await engine.close_connection_pool()
+
+
+def create_app() -> Litestar:
+    """Assemble the application: routes of every area, middleware, templates, errors."""
+    from app.accounts.controllers import AccountController
+    from app.cli import CLIPlugin
+    from app.contracts.controllers import ContractController
+    from app.web.auth import SessionMiddleware
+    from app.web.errors import EXCEPTION_HANDLERS
+    from app.web.health import healthz
+    from app.config import settings
+    from app.web.security import SecurityHeadersMiddleware
+
+    logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return Litestar(
+        route_handlers=[
+            AccountController,
+            ContractController,
+            healthz,
+            create_static_files_router(path="/static", directories=[HERE / "static"],
+                                       name="static", include_in_schema=False),
+        ],
+        middleware=[
+            DefineMiddleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
+            SessionMiddleware,
+        ],
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name="csrftoken",
+            header_name="x-csrftoken",
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
+            exclude=["/healthz"],
+        ),
+        template_config=TemplateConfig(instance=_template_engine()),
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=[_database],
+        plugins=[CLIPlugin()],
+        openapi_config=None,
+        debug=settings.debug,
+    )

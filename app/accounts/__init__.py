@@ -1,0 +1,1 @@
+"""Sign-in, registration, password reset and invitations, sessions, rate limits."""

@@ -1,0 +1,53 @@
+"""Password hashing (argon2id) and the password policy: 10 to 128 characters, not a common one."""
+
+from __future__ import annotations
+
+import gzip
+from functools import lru_cache
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+MIN_LENGTH = 10
+MAX_LENGTH = 128
+_hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+# Verified against when the username is unknown, so that timing does not reveal which accounts exist.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-but-costs-the-same")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True when `password` matches; always pays the cost of one verification."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    return _hasher.check_needs_rehash(password_hash)
+
+
+@lru_cache(maxsize=1)
+def _common_passwords() -> frozenset[str]:
+    path = Path(__file__).parent / "data" / "common-passwords.txt.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        return frozenset(line.strip() for line in lines if line.strip())
+
+
+def password_problem(password: str, *, username: str = "") -> str | None:
+    """The message that refuses `password`, or None when it is acceptable."""
+    if len(password) < MIN_LENGTH:
+        return f"Le mot de passe doit contenir au moins {MIN_LENGTH} caractères."
+    if len(password) > MAX_LENGTH:
+        return f"Le mot de passe ne peut pas dépasser {MAX_LENGTH} caractères."
+    lowered = password.lower()
+    if lowered in _common_passwords():
+        return "Ce mot de passe est trop courant : choisissez-en un moins prévisible."
+    if username and lowered == username.lower():
+        return "Le mot de passe ne doit pas être votre identifiant."
+    return None

@@ -1,0 +1,263 @@
+"""Accounts: who may sign in, how a company registers, how a forgotten password is replaced."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import asyncpg
+from piccolo.columns.combination import WhereRaw
+
+from app import audit, mail
+from app.accounts import ratelimit
+from app.accounts.passwords import hash_password, password_problem, verify_password
+from app.accounts.sessions import close_all_sessions
+from app.accounts.tokens import new_token, token_hash
+from app.config import settings
+from app.contracts.services import claim_contract
+from app.db.tables import Company, DeliveryAddress, User, UserToken
+from app.errors import ValidationFailed
+from app.validation import Validator
+
+BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
+RESET_LIFETIME = timedelta(hours=1)
+INVITATION_LIFETIME = timedelta(hours=72)
+
+
+class SignInRefused(Exception):
+    """Wrong identifier or password, or an inactive account: one message for all."""
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+async def authenticate(username: str, password: str, *, ip: str) -> int:
+    """The id of the active user with these credentials; raises SignInRefused or RateLimited."""
+    username = username.strip()
+    await ratelimit.check(ratelimit.SIGN_IN_PER_ADDRESS, ip)
+    if username:
+        await ratelimit.check(ratelimit.SIGN_IN_PER_USERNAME, username)
+    user = await User.objects().where(_same_username(username)).first() if username else None
+    valid = verify_password(user.password_hash if user else None, password)
+    if not (user and valid and user.is_active):
+        await ratelimit.hit(ratelimit.SIGN_IN_PER_ADDRESS, ip)
+        if username:
+            await ratelimit.hit(ratelimit.SIGN_IN_PER_USERNAME, username)
+        await audit.record("sign_in_failed", ip=ip, username=username[:150])
+        raise SignInRefused(BAD_CREDENTIALS)
+    await User.update({User.last_login_at: _now()}).where(User.id == user.id)
+    await audit.record("sign_in", actor_id=user.id, ip=ip)
+    return user.id
+
+
+def _same_username(username: str) -> WhereRaw:
+    """Usernames compare without case, through the unique index on lower(username)."""
+    return WhereRaw("lower(username) = lower({})", username)
+
+
+async def username_taken(username: str) -> bool:
+    return await User.exists().where(_same_username(username))
+
+
+async def create_user(
+    *,
+    username: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    role: str,
+    company_id: int | None = None,
+    reseller_id: int | None = None,
+    phone: str = "",
+    password: str | None = None,
+) -> int:
+    """Insert a user; without a password the account waits for an invitation to be accepted."""
+    try:
+        rows = await User.insert(
+            User(
+                username=username,
+                first_name=first_name,
+                last_name=last_name,
+                email=email,
+                phone=phone,
+                role=role,
+                company=company_id,
+                reseller=reseller_id,
+                password_hash=hash_password(password) if password else None,
+            )
+        ).returning(User.id)
+    except asyncpg.UniqueViolationError as error:
+        raise ValidationFailed({"username": "Cet identifiant est déjà utilisé."}) from error
+    return rows[0]["id"]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What the registration form asks for, checked."""
+
+    company: dict[str, str]
+    user: dict[str, str]
+    password: str
+    serial: str
+
+
+COMPANY_FIELDS = ("name", "street", "complement", "city", "postal_code", "country", "email", "phone")
+
+
+async def _check_registration(values: Mapping[str, str]) -> Registration:
+    v = Validator(values)
+    company = {
+        "name": v.text("company_name"),
+        "street": v.text("company_street"),
+        "complement": v.text("company_complement", required=False),
+        "city": v.text("company_city", max_length=100),
+        "postal_code": v.postal_code("company_postal_code"),
+        "country": v.text("company_country", max_length=100),
+        "email": v.email("company_email"),
+        "phone": v.phone("company_phone"),
+    }
+    user = {
+        "first_name": v.text("first_name", max_length=100),
+        "last_name": v.text("last_name", max_length=100),
+        "email": v.email("email"),
+        "phone": v.phone("phone", required=False),
+        "username": v.username("username"),
+    }
+    password = values.get("password") or ""
+    if not password:
+        v.fail("password", "Ce champ est obligatoire.")
+    elif problem := password_problem(password, username=user["username"]):
+        v.fail("password", problem)
+    if password and password != (values.get("password_confirm") or ""):
+        v.fail("password_confirm", "Les deux mots de passe ne sont pas identiques.")
+    serial = v.text("serial", max_length=64)
+    if user["username"] and "username" not in v.errors and await username_taken(user["username"]):
+        v.fail("username", "Cet identifiant est déjà utilisé : choisissez-en un autre.")
+    v.check()
+    return Registration(company=company, user=user, password=password, serial=serial)
+
+
+async def register(values: Mapping[str, str], *, ip: str) -> int:
+    """Create the company, its administrator, its main delivery address and claim the contract.
+
+    All in one transaction: a refusal leaves nothing behind. Returns the new user's id.
+    """
+    await ratelimit.hit_and_check(ratelimit.REGISTRATION_PER_ADDRESS, ip)
+    form = await _check_registration(values)
+    async with Company._meta.db.transaction():
+        company_rows = await Company.insert(Company(**form.company)).returning(Company.id)
+        company_id = company_rows[0]["id"]
+        user_id = await create_user(
+            **form.user, role="admin", company_id=company_id, password=form.password
+        )
+        await DeliveryAddress.insert(
+            DeliveryAddress(
+                company=company_id,
+                label="Adresse principale",
+                recipient_name=form.company["name"],
+                **{k: form.company[k] for k in COMPANY_FIELDS if k != "name"},
+                is_default=True,
+            )
+        )
+        await claim_contract(company_id, user_id, form.serial, field="serial")
+        await audit.record("company_registered", actor_id=user_id, object_type="company",
+                           object_id=company_id, ip=ip)
+    return user_id
+
+
+async def issue_token(user_id: int, kind: str) -> str:
+    """A new single-use link token for the user; earlier unused ones of that kind stop working."""
+    lifetime = RESET_LIFETIME if kind == "reset" else INVITATION_LIFETIME
+    token = new_token()
+    await UserToken.update({UserToken.used_at: _now()}).where(
+        (UserToken.user == user_id) & (UserToken.kind == kind) & UserToken.used_at.is_null()
+    )
+    await UserToken.insert(
+        UserToken(user=user_id, kind=kind, token_hash=token_hash(token), expires_at=_now() + lifetime)
+    )
+    return token
+
+
+def password_link(token: str) -> str:
+    return f"{settings.base_url}/password/reset/{token}"
+
+
+async def request_password_reset(identifier: str, *, ip: str) -> None:
+    """Mail a reset link to the account with this username or e-mail, if any; silent otherwise."""
+    identifier = identifier.strip()
+    await ratelimit.hit_and_check(ratelimit.RESET_PER_ADDRESS, ip)
+    if not identifier:
+        raise ValidationFailed({"identifier": "Ce champ est obligatoire."})
+    await ratelimit.hit_and_check(ratelimit.RESET_PER_IDENTIFIER, identifier)
+    users = await User.objects().where(
+        WhereRaw(
+            "(lower(username) = lower({}) OR lower(email) = lower({})) AND is_active",
+            identifier,
+            identifier,
+        )
+    )
+    for user in users:
+        token = await issue_token(user.id, "reset")
+        await mail.send_mail(
+            user.email,
+            "Réinitialisation de votre mot de passe",
+            f"Bonjour {user.first_name},\n\n"
+            f"Vous avez demandé à changer le mot de passe de l'identifiant « {user.username} ».\n"
+            f"Choisissez-en un nouveau en ouvrant ce lien dans l'heure :\n\n{password_link(token)}\n\n"
+            "Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : "
+            "votre mot de passe actuel reste valable.\n",
+        )
+        await audit.record("password_reset_requested", actor_id=user.id, ip=ip)
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    user_id: int
+    username: str
+    kind: str
+
+
+async def token_holder(token: str) -> TokenHolder | None:
+    """Who an unused, unexpired link token belongs to, or None."""
+    rows = await UserToken.raw(
+        """SELECT t.kind, u.id, u.username FROM user_token t JOIN app_user u ON u.id = t."user"
+           WHERE t.token_hash = {} AND t.used_at IS NULL AND t.expires_at > now() AND u.is_active""",
+        token_hash(token),
+    )
+    if not rows:
+        return None
+    return TokenHolder(user_id=rows[0]["id"], username=rows[0]["username"], kind=rows[0]["kind"])
+
+
+async def choose_password(token: str, password: str, confirm: str, *, ip: str) -> int:
+    """Set the password through a link token (reset or invitation); ends every session of the user.
+
+    Returns the user's id; raises ValidationFailed (field `password`, `password_confirm` or `token`).
+    """
+    async with UserToken._meta.db.transaction():
+        rows = await UserToken.raw(
+            """SELECT t.id, t."user" AS user_id, u.username FROM user_token t
+               JOIN app_user u ON u.id = t."user"
+               WHERE t.token_hash = {} AND t.used_at IS NULL AND t.expires_at > now() AND u.is_active
+               FOR UPDATE OF t""",
+            token_hash(token),
+        )
+        if not rows:
+            raise ValidationFailed({"token": "Ce lien n'est plus valable. Demandez-en un nouveau."})
+        row = rows[0]
+        v = Validator({})
+        if problem := password_problem(password, username=row["username"]):
+            v.fail("password", problem)
+        elif password != confirm:
+            v.fail("password_confirm", "Les deux mots de passe ne sont pas identiques.")
+        v.check()
+        await UserToken.update({UserToken.used_at: _now()}).where(UserToken.id == row["id"])
+        await User.update({User.password_hash: hash_password(password)}).where(
+            User.id == row["user_id"]
+        )
+        await close_all_sessions(row["user_id"])
+        await ratelimit.forget(ratelimit.SIGN_IN_PER_USERNAME, row["username"])
+        await audit.record("password_chosen", actor_id=row["user_id"], ip=ip)
+    return row["user_id"]

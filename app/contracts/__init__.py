@@ -1,0 +1,1 @@
+"""Contracts, articles, activation by NAS serial, extension offers and quote requests."""

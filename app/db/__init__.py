@@ -1,0 +1,1 @@
+"""Persistence: Piccolo tables, the engine's start and stop, migrations, the embedded PostgreSQL."""

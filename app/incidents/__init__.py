@@ -1,0 +1,1 @@
+"""Incidents: the declaration wizard, messages, attachments, status history."""

@@ -1,0 +1,72 @@
+"""Field-by-field checking of submitted forms; every service validates through it.
+
+A `Validator` reads the raw values, collects one French message per faulty field and raises
+`ValidationFailed` with all of them at once, so a form comes back with every fault shown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from app.errors import ValidationFailed
+
+REQUIRED = "Ce champ est obligatoire."
+_EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']{2,}$")
+_PHONE = re.compile(r"^\+?[0-9 .()\-]{6,25}$")
+_POSTAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,11}$")
+_USERNAME = re.compile(r"^[A-Za-z0-9._@\-]{3,150}$")
+
+
+@dataclass
+class Validator:
+    values: Mapping[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def raw(self, name: str) -> str:
+        return (self.values.get(name) or "").strip()
+
+    def fail(self, name: str, message: str) -> None:
+        """Record a message for `name`, keeping the first one when there are several."""
+        self.errors.setdefault(name, message)
+
+    def text(self, name: str, *, required: bool = True, max_length: int = 200) -> str:
+        value = self.raw(name)
+        if required and not value:
+            self.fail(name, REQUIRED)
+        elif len(value) > max_length:
+            self.fail(name, f"{max_length} caractères au maximum.")
+        return value
+
+    def email(self, name: str, *, required: bool = True) -> str:
+        value = self.text(name, required=required, max_length=254)
+        if value and not _EMAIL.match(value):
+            self.fail(name, "Adresse e-mail invalide (exemple : nom@societe.fr).")
+        return value
+
+    def phone(self, name: str, *, required: bool = True) -> str:
+        value = self.text(name, required=required, max_length=40)
+        if value and (not _PHONE.match(value) or sum(c.isdigit() for c in value) < 6):
+            self.fail(name, "Numéro de téléphone invalide (chiffres, espaces, + . - ( ) acceptés).")
+        return value
+
+    def postal_code(self, name: str) -> str:
+        value = self.text(name, max_length=20)
+        if value and not _POSTAL_CODE.match(value):
+            self.fail(name, "Code postal invalide.")
+        return value
+
+    def username(self, name: str) -> str:
+        value = self.text(name, max_length=150)
+        if value and not _USERNAME.match(value):
+            self.fail(
+                name,
+                "De 3 à 150 caractères : lettres sans accent, chiffres et . _ @ - seulement.",
+            )
+        return value
+
+    def check(self) -> None:
+        """Raise ValidationFailed when any field was refused."""
+        if self.errors:
+            raise ValidationFailed(dict(self.errors))

@@ -1,0 +1,1 @@
+"""What every screen shares: templating, page-or-partial rendering, authentication, guards, errors."""

@@ -1,0 +1,109 @@
+"""Every refusal as a page a person can read: sign-in redirect, 403, 404, 429, 503, 500."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+import asyncpg
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+)
+from litestar.response import Redirect
+
+from app.errors import Forbidden, NotFound, RateLimited
+from app.web.rendering import render
+
+log = logging.getLogger(__name__)
+
+CSRF_FAILED = "CSRF token verification failed"
+
+
+def _page(request: Request, status: int, title: str, message: str, headers=None) -> Response:
+    return render(
+        request,
+        "errors/error.html",
+        {"status": status, "title": title, "message": message},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def sign_in_required(request: Request, _: Exception) -> Response:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    location = f"/login?next={quote(target, safe='')}"
+    if request.headers.get("hx-request") == "true":
+        return Response(content=b"", status_code=200, headers={"HX-Redirect": location})
+    return Redirect(location, status_code=303)
+
+
+def not_found(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, NotFound | NotFoundException):
+        log.info("404 %s %s user=%s", request.method, request.url.path, _user_id(request))
+    return _page(request, 404, "Page introuvable", "Cette page n'existe pas ou ne vous est pas accessible.")
+
+
+def forbidden(request: Request, exc: Exception) -> Response:
+    log.warning("403 %s %s user=%s: %s", request.method, request.url.path, _user_id(request), exc)
+    if CSRF_FAILED in str(exc):
+        return _page(
+            request, 403, "Formulaire expiré",
+            "Ce formulaire a expiré ou ne vient pas de ce site. Rechargez la page et recommencez.",
+        )
+    return _page(
+        request, 403, "Action non autorisée",
+        "Votre compte ne permet pas cette action. Un administrateur de votre société peut la faire.",
+    )
+
+
+def rate_limited(request: Request, exc: RateLimited) -> Response:
+    return _page(request, 429, "Trop de tentatives", exc.message,
+                 headers={"Retry-After": str(exc.retry_after)})
+
+
+def database_unavailable(request: Request, exc: Exception) -> Response:
+    log.error("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    return _page(
+        request, 503, "Service momentanément indisponible",
+        "Le service est momentanément indisponible. Réessayez dans quelques instants.",
+        headers={"Retry-After": "5"},
+    )
+
+
+def http_error(request: Request, exc: HTTPException) -> Response:
+    if exc.status_code >= 500:
+        log.error("%s on %s %s: %s", exc.status_code, request.method, request.url.path, exc.detail)
+    return _page(request, exc.status_code, "Requête refusée", "Cette requête n'a pas pu être traitée.")
+
+
+def server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _page(
+        request, 500, "Erreur interne",
+        "Une erreur inattendue s'est produite. Elle a été enregistrée ; réessayez plus tard.",
+    )
+
+
+def _user_id(request: Request) -> int | None:
+    user = request.scope.get("user")
+    return getattr(user, "id", None)
+
+
+EXCEPTION_HANDLERS = {
+    NotAuthorizedException: sign_in_required,
+    NotFoundException: not_found,
+    NotFound: not_found,
+    PermissionDeniedException: forbidden,
+    Forbidden: forbidden,
+    RateLimited: rate_limited,
+    asyncpg.PostgresConnectionError: database_unavailable,
+    asyncpg.CannotConnectNowError: database_unavailable,
+    asyncpg.InterfaceError: database_unavailable,
+    ConnectionError: database_unavailable,
+    HTTPException: http_error,
+    Exception: server_error,
+}

@@ -1,0 +1,49 @@
+"""One template, two answers: the full page, or only its block when htmx swaps part of it.
+
+A request gets the block when htmx asked for it and it is neither a boosted navigation nor a
+history restore (htmx#2013: those must get the whole page). Every answer varies on HX-Request.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2_fragments.litestar import HTMXBlockTemplate
+from litestar import Request
+from litestar.response import Template
+
+
+def wants_partial(request: Request) -> bool:
+    htmx = request.headers.get("hx-request") == "true"
+    boosted = request.headers.get("hx-boosted") == "true"
+    restoring = request.headers.get("hx-history-restore-request") == "true"
+    return htmx and not boosted and not restoring
+
+
+def render(
+    request: Request,
+    template_name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    block: str = "content",
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+    push_url: str | None = None,
+) -> Template:
+    """The page, or its `block` for an htmx swap; `push_url` makes htmx update the address bar."""
+    all_headers = {"Vary": "HX-Request", **(headers or {})}
+    if wants_partial(request):
+        return HTMXBlockTemplate(
+            template_name=template_name,
+            block_name=block,
+            context=context or {},
+            status_code=status_code,
+            headers=all_headers,
+            push_url=push_url,
+        )
+    return Template(
+        template_name=template_name,
+        context=context or {},
+        status_code=status_code,
+        headers=all_headers,
+    )
