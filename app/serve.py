@@ -18,8 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 async def prepare_database(*, load_demo: bool) -> None:
     """Migrate, then load the demo data when the database holds no company and no reseller."""
-    from piccolo.engine import engine_finder
-
     from app.db.migrate import migrate
     from app.db.tables import Company, Reseller
     from app.demo import load_demo as load
@@ -28,7 +26,6 @@ async def prepare_database(*, load_demo: bool) -> None:
     if load_demo and not await Company.exists() and not await Reseller.exists():
         await load()
         print("Demo data loaded (see README.md for the accounts).", flush=True)
-    await engine_finder().close_connection_pool()
 
 
 def main() -> int:

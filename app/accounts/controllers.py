@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from app.accounts import services
@@ -55,7 +56,7 @@ class AccountController(Controller):
         return Redirect(home_for(request), status_code=303)
 
     @get("/login", name="login")
-    async def login_page(self, request: Request, next: str | None = None) -> Response:
+    async def login_page(self, request: Request, next: FromQuery[str | None] = None) -> Response:
         if current_user(request) is not None:
             return Redirect(safe_next(next, home_for(request)), status_code=303)
         return render(request, "accounts/login.html", {"values": {}, "next": next or ""})
@@ -118,7 +119,7 @@ class AccountController(Controller):
         return render(request, "accounts/forgot.html", {"values": {}, "errors": {}, "sent": True})
 
     @get("/password/reset/{token:str}", name="password_reset")
-    async def reset_page(self, request: Request, token: str) -> Template:
+    async def reset_page(self, request: Request, token: FromPath[str]) -> Template:
         holder = await services.token_holder(token)
         return render(request, "accounts/reset.html",
                       {"holder": holder, "token": token, "errors": {}},
@@ -126,7 +127,7 @@ class AccountController(Controller):
                       headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
 
     @post("/password/reset/{token:str}")
-    async def reset(self, request: Request, token: str) -> Response:
+    async def reset(self, request: Request, token: FromPath[str]) -> Response:
         values = await form_values(request)
         try:
             await services.choose_password(

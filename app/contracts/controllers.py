@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Request, get
+from litestar.params import FromQuery
 from litestar.response import Template
 
 from app.contracts import services
@@ -16,7 +17,7 @@ class ContractController(Controller):
     guards = [customer]
 
     @get("/", name="contracts")
-    async def list_contracts(self, request: Request, welcome: bool = False) -> Template:
+    async def list_contracts(self, request: Request, welcome: FromQuery[bool] = False) -> Template:
         user = current_user(request)
         contracts = await services.list_company_contracts(user.company_id)
         return render(
