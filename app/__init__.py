@@ -47,7 +47,7 @@ def create_app() -> Litestar:
     """Assemble the application: routes of every area, middleware, templates, errors."""
     from app.accounts.controllers import AccountController
     from app.cli import CLIPlugin
-    from app.contracts.controllers import ContractController
+    from app.contracts.controllers import ActivationController, ContractController, serial_help
     from app.web.auth import SessionMiddleware
     from app.web.errors import EXCEPTION_HANDLERS
     from app.web.health import healthz
@@ -59,7 +59,9 @@ def create_app() -> Litestar:
     return Litestar(
         route_handlers=[
             AccountController,
+            ActivationController,
             ContractController,
+            serial_help,
             healthz,
             create_static_files_router(path="/static", directories=[HERE / "static"],
                                        name="static", include_in_schema=False),

@@ -41,6 +41,10 @@ RESET_PER_ADDRESS = Limit(
     "reset-ip", 20, timedelta(hours=1),
     "Trop de demandes de réinitialisation depuis votre réseau. Réessayez dans {minutes} minutes.",
 )
+ACTIVATION_PER_COMPANY = Limit(
+    "activation", 10, timedelta(hours=1),
+    "Trop de tentatives d'activation pour votre société. Réessayez dans {minutes} minutes.",
+)
 
 
 def _now() -> datetime:

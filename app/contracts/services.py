@@ -1,6 +1,7 @@
-"""Contracts as a customer company sees them, and their activation by NAS serial number.
+"""Contracts as a customer company sees them: list, detail, activation, extension quotes.
 
-Tenancy is enforced here: every read takes the company it is made for.
+Tenancy is enforced here: every function takes the company it works for, and a contract of
+another company (or an unclaimed one) is NotFound, exactly like one that does not exist.
 """
 
 from __future__ import annotations
@@ -8,15 +9,46 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
+import asyncpg
+
+from app import audit
+from app.accounts import ratelimit
 from app.contracts.serials import normalise_serial
-from app.db.tables import Contract
-from app.errors import ValidationFailed
+from app.db.tables import Article, Contract, ExtensionOffer, QuoteRequest, Reseller
+from app.errors import NotFound, ValidationFailed
+from app.notifications.services import notify, reseller_staff
+from app.pagination import Page, page_bounds
 
 UNKNOWN_SERIAL = "Aucun contrat ne correspond à ce numéro de série."
 SERIAL_ELSEWHERE = (
     "Ce numéro de série est déjà associé à un autre compte — contactez votre revendeur."
 )
 SERIAL_ALREADY_HERE = "Ce contrat est déjà dans votre espace."
+QUOTE_ALREADY_OPEN = (
+    "Une demande de devis pour cette extension est déjà en cours : votre revendeur vous répondra."
+)
+ENDING_SOON_DAYS = 60
+QUOTE_STATUS_LABELS = {"requested": "Demande envoyée", "answered": "Devis reçu", "closed": "Clos"}
+
+
+@dataclass(frozen=True)
+class Protection:
+    """Where a contract stands on a given day: `ok`, `ending` (under 60 days left) or `expired`."""
+
+    state: str
+    ends_on: date
+    days_left: int
+
+    @property
+    def is_protected(self) -> bool:
+        return self.state != "expired"
+
+
+def protection_on(ends_on: date, today: date) -> Protection:
+    days_left = (ends_on - today).days
+    if days_left < 0:
+        return Protection("expired", ends_on, days_left)
+    return Protection("ending" if days_left < ENDING_SOON_DAYS else "ok", ends_on, days_left)
 
 
 @dataclass(frozen=True)
@@ -28,12 +60,162 @@ class ContractRow:
     starts_on: date
     ends_on: date
 
-    def is_protected(self, today: date) -> bool:
-        return self.ends_on >= today
+    def protection(self, today: date) -> Protection:
+        return protection_on(self.ends_on, today)
 
 
-async def claim_contract(company_id: int, user_id: int, serial: str, *, field: str = "serial") -> int:
-    """Attach the contract whose NAS serial is `serial` to the company; returns its id.
+@dataclass(frozen=True)
+class ArticleView:
+    id: int
+    designation: str
+    product_reference: str
+    serial_number: str
+    kind: str
+    specs_url: str
+    specs_text: str
+
+
+@dataclass(frozen=True)
+class OfferView:
+    id: int
+    code: str
+    label: str
+    duration_months: int
+
+
+@dataclass(frozen=True)
+class QuoteView:
+    id: int
+    offer_id: int
+    offer_code: str
+    offer_label: str
+    status: str
+    requested_at: datetime
+    answer: str
+    answered_at: datetime | None
+
+    @property
+    def status_label(self) -> str:
+        return QUOTE_STATUS_LABELS[self.status]
+
+
+@dataclass(frozen=True)
+class ResellerView:
+    name: str
+    street: str
+    complement: str
+    postal_code: str
+    city: str
+    country: str
+    email: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class ContractDetail:
+    id: int
+    number: str
+    product_reference: str
+    starts_on: date
+    ends_on: date
+    reseller_id: int
+    reseller: ResellerView
+    articles: list[ArticleView]
+    offers: list[OfferView]
+    quotes: list[QuoteView]
+
+    @property
+    def nas(self) -> ArticleView | None:
+        return next((a for a in self.articles if a.kind == "nas"), None)
+
+    def protection(self, today: date) -> Protection:
+        return protection_on(self.ends_on, today)
+
+    def open_quote_for(self, offer_id: int) -> QuoteView | None:
+        return next((q for q in self.quotes if q.offer_id == offer_id and q.status != "closed"), None)
+
+
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def list_company_contracts(company_id: int, *, query: str = "", page: int = 1) -> Page[ContractRow]:
+    """The company's contracts, matching `query` on number, product reference or any serial."""
+    query = query.strip()[:100]
+    number, limit, offset = page_bounds(page)
+    where = "c.company = {}"
+    args: list[object] = [company_id]
+    if query:
+        where += """ AND (c.number ILIKE {} OR c.product_reference ILIKE {}
+                     OR EXISTS (SELECT 1 FROM article s WHERE s.contract = c.id AND s.serial_number LIKE {}))"""
+        args += [_like(query), _like(query), _like(normalise_serial(query))]
+    total = (await Contract.raw(f"SELECT count(*) AS n FROM contract c WHERE {where}", *args))[0]["n"]
+    rows = await Contract.raw(
+        f"""SELECT c.id, c.number, c.product_reference, c.starts_on, c.ends_on,
+                   coalesce(a.serial_number, '') AS nas_serial
+            FROM contract c
+            LEFT JOIN article a ON a.contract = c.id AND a.kind = 'nas'
+            WHERE {where}
+            ORDER BY c.ends_on DESC, c.number
+            LIMIT {{}} OFFSET {{}}""",
+        *args, limit, offset,
+    )
+    return Page([ContractRow(**row) for row in rows], number, total)
+
+
+async def _company_contract(company_id: int, number: str) -> dict:
+    row = await Contract.select().where(
+        (Contract.number == number) & (Contract.company == company_id)
+    ).first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def contract_detail(company_id: int, number: str) -> ContractDetail:
+    """One contract of the company with its articles, offers, quote requests and reseller."""
+    contract = await _company_contract(company_id, number)
+    articles = [
+        ArticleView(**row)
+        for row in await Article.select(
+            Article.id, Article.designation, Article.product_reference, Article.serial_number,
+            Article.kind, Article.specs_url, Article.specs_text,
+        ).where(Article.contract == contract["id"]).order_by(Article.position).order_by(Article.id)
+    ]
+    references = {contract["product_reference"], *(a.product_reference for a in articles)}
+    offers = [
+        OfferView(row["id"], row["code"], row["label"], row["duration_months"])
+        for row in await ExtensionOffer.raw(
+            """SELECT id, code, label, duration_months FROM extension_offer
+               WHERE reseller = {} AND is_active AND product_references ?| {}
+               ORDER BY duration_months, code""",
+            contract["reseller"], sorted(references),
+        )
+    ]
+    quotes = [
+        QuoteView(**row)
+        for row in await QuoteRequest.raw(
+            """SELECT q.id, q.offer AS offer_id, o.code AS offer_code, o.label AS offer_label,
+                      q.status, q.requested_at, q.answer, q.answered_at
+               FROM quote_request q JOIN extension_offer o ON o.id = q.offer
+               WHERE q.contract = {} ORDER BY q.requested_at DESC""",
+            contract["id"],
+        )
+    ]
+    reseller = await Reseller.select(
+        Reseller.name, Reseller.street, Reseller.complement, Reseller.postal_code, Reseller.city,
+        Reseller.country, Reseller.email, Reseller.phone,
+    ).where(Reseller.id == contract["reseller"]).first()
+    return ContractDetail(
+        id=contract["id"], number=contract["number"], product_reference=contract["product_reference"],
+        starts_on=contract["starts_on"], ends_on=contract["ends_on"], reseller_id=contract["reseller"],
+        reseller=ResellerView(**reseller), articles=articles, offers=offers, quotes=quotes,
+    )
+
+
+async def claim_contract(company_id: int, user_id: int, serial: str, *, field: str = "serial") -> str:
+    """Attach the contract whose NAS serial is `serial` to the company; returns its number.
 
     Call inside a transaction: the contract row is locked so two companies cannot both claim it.
     """
@@ -41,7 +223,7 @@ async def claim_contract(company_id: int, user_id: int, serial: str, *, field: s
     if not normalised:
         raise ValidationFailed({field: "Ce champ est obligatoire."})
     rows = await Contract.raw(
-        """SELECT c.id, c.company FROM contract c
+        """SELECT c.id, c.number, c.company FROM contract c
            JOIN article a ON a.contract = c.id AND a.kind = 'nas'
            WHERE a.serial_number = {} FOR UPDATE OF c""",
         normalised,
@@ -53,26 +235,48 @@ async def claim_contract(company_id: int, user_id: int, serial: str, *, field: s
         raise ValidationFailed({field: SERIAL_ALREADY_HERE})
     if contract["company"] is not None:
         raise ValidationFailed({field: SERIAL_ELSEWHERE})
+    now = datetime.now(timezone.utc)
     await Contract.update(
-        {
-            Contract.company: company_id,
-            Contract.activated_at: datetime.now(timezone.utc),
-            Contract.activated_by: user_id,
-            Contract.updated_at: datetime.now(timezone.utc),
-        }
+        {Contract.company: company_id, Contract.activated_at: now, Contract.activated_by: user_id,
+         Contract.updated_at: now}
     ).where(Contract.id == contract["id"])
-    return contract["id"]
+    return contract["number"]
 
 
-async def list_company_contracts(company_id: int) -> list[ContractRow]:
-    """Every contract of the company, newest protection first."""
-    rows = await Contract.raw(
-        """SELECT c.id, c.number, c.product_reference, c.starts_on, c.ends_on,
-                  coalesce(a.serial_number, '') AS nas_serial
-           FROM contract c
-           LEFT JOIN article a ON a.contract = c.id AND a.kind = 'nas'
-           WHERE c.company = {}
-           ORDER BY c.ends_on DESC, c.number""",
-        company_id,
-    )
-    return [ContractRow(**row) for row in rows]
+async def activate_contract(company_id: int, user_id: int, serial: str, *, ip: str = "") -> str:
+    """Activer mon contrat: add the contract of this NAS serial to the company; returns its number.
+
+    At most 10 attempts per company per hour, successful or not, so serials cannot be guessed.
+    """
+    await ratelimit.hit_and_check(ratelimit.ACTIVATION_PER_COMPANY, str(company_id))
+    async with Contract._meta.db.transaction():
+        number = await claim_contract(company_id, user_id, serial)
+        await audit.record("contract_activated", actor_id=user_id, object_type="contract",
+                           object_id=number, ip=ip)
+    return number
+
+
+async def request_quote(company_id: int, user_id: int, number: str, offer_id: int) -> QuoteView:
+    """Demander un devis: record the request and notify every user of the contract's reseller."""
+    async with Contract._meta.db.transaction():
+        contract = await _company_contract(company_id, number)
+        detail_offers = {offer.id: offer for offer in (await contract_detail(company_id, number)).offers}
+        offer = detail_offers.get(offer_id)
+        if offer is None:
+            raise NotFound()
+        try:
+            rows = await QuoteRequest.insert(
+                QuoteRequest(contract=contract["id"], offer=offer_id, requested_by=user_id)
+            ).returning(QuoteRequest.id, QuoteRequest.requested_at)
+        except asyncpg.UniqueViolationError as error:
+            raise ValidationFailed({f"offer-{offer_id}": QUOTE_ALREADY_OPEN}) from error
+        quote_id = rows[0]["id"]
+        await notify(
+            await reseller_staff(contract["reseller"]),
+            kind="quote_request",
+            title=f"[Demande de devis] Contrat n°{number}",
+            body=f"{offer.code} — {offer.label}",
+            quote_request_id=quote_id,
+        )
+    return QuoteView(quote_id, offer.id, offer.code, offer.label, "requested", rows[0]["requested_at"],
+                     "", None)

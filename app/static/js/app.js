@@ -11,3 +11,15 @@ document.addEventListener("htmx:afterSettle", (event) => {
     heading.focus({ preventScroll: false });
   }
 });
+
+// A dialog swapped into #dialog-slot (Activer mon contrat...) opens as a modal; Escape or the
+// close button closes it and the slot is emptied so the next open starts fresh.
+document.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target.id !== "dialog-slot") return;
+  const dialog = event.detail.target.querySelector("dialog");
+  if (!dialog) return;
+  dialog.addEventListener("close", () => { event.detail.target.replaceChildren(); });
+  dialog.showModal();
+  const field = dialog.querySelector("input:not([type=hidden])");
+  if (field) field.focus();
+});

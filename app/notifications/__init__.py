@@ -1,0 +1,1 @@
+"""Notifications: rows first (written with their cause), pushes second (see issue 6)."""
