@@ -48,6 +48,8 @@ def create_app() -> Litestar:
     from app.accounts.controllers import AccountController
     from app.cli import CLIPlugin
     from app.contracts.controllers import ActivationController, ContractController, serial_help
+    from app.incidents.controllers import IncidentController
+    from app.incidents.wizard_controllers import WizardController, declare, start_declaration
     from app.web.auth import SessionMiddleware
     from app.web.errors import EXCEPTION_HANDLERS
     from app.web.health import healthz
@@ -62,6 +64,10 @@ def create_app() -> Litestar:
             ActivationController,
             ContractController,
             serial_help,
+            IncidentController,
+            WizardController,
+            declare,
+            start_declaration,
             healthz,
             create_static_files_router(path="/static", directories=[HERE / "static"],
                                        name="static", include_in_schema=False),

@@ -24,7 +24,7 @@ from app.db.tables import (
     Notification,
     Reseller,
 )
-from app.incidents.storage import store_bytes
+from app.incidents.attachments import MemoryUpload, store_upload
 from app.web.formatting import PARIS
 
 NAS_DESIGNATION = "NAS QNAP Tour TS-131K - Boitier nu - 1 baie - Adaptateur secteur"
@@ -176,10 +176,10 @@ async def _demo_incident(contract_id, company_id, admin, basic, reseller_admin, 
     content = (b"2020-12-23 08:57:02 [System] Power button pressed\n"
                b"2020-12-23 08:57:40 [Hardware] System fan failure detected\n"
                b"2020-12-23 08:58:11 [Hardware] System shut down: temperature too high\n")
-    stored = await store_bytes(content)
+    stored = await store_upload(MemoryUpload("document.txt", content))
     await Attachment.insert(Attachment(
-        incident=incident_id, message=first, original_name="document.txt",
-        stored_name=stored.stored_name, content_type="text/plain", size=stored.size,
+        incident=incident_id, message=first, original_name=stored.original_name,
+        stored_name=stored.stored_name, content_type=stored.content_type, size=stored.size,
         sha256=stored.sha256, uploaded_by=admin, uploaded_at=submitted,
     ))
     await Notification.insert(*[

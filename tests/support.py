@@ -7,6 +7,7 @@ import html
 import re
 from email.message import Message
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 
@@ -20,11 +21,17 @@ async def csrf_token(client: httpx.AsyncClient) -> str:
     return client.cookies["csrftoken"]
 
 
-async def post_form(client: httpx.AsyncClient, url: str, data: dict[str, str] | None = None,
-                    **kwargs) -> httpx.Response:
-    """Submit a form as a browser without JavaScript does: url-encoded, hidden CSRF field."""
+async def post_form(client: httpx.AsyncClient, url: str,
+                    data: dict[str, str] | list[tuple[str, str]] | None = None, **kwargs) -> httpx.Response:
+    """Submit a form as a browser without JavaScript does: url-encoded, hidden CSRF field.
+
+    A list of pairs sends repeated fields (checkboxes of the same name).
+    """
     token = await csrf_token(client)
-    return await client.post(url, data={"_csrf_token": token, **(data or {})}, **kwargs)
+    pairs = [("_csrf_token", token), *(data.items() if isinstance(data, dict) else data or [])]
+    return await client.post(url, content=urlencode(pairs),
+                             headers={"content-type": "application/x-www-form-urlencoded",
+                                      **kwargs.pop("headers", {})}, **kwargs)
 
 
 async def sign_in(client: httpx.AsyncClient, username: str, password: str = DEFAULT_PASSWORD,

@@ -8,6 +8,7 @@ from litestar.response import Redirect, Template
 
 from app.contracts import services
 from app.errors import ValidationFailed
+from app.incidents.wizard import draft_for_contract
 from app.web.auth import current_user, customer, customer_admin
 from app.web.formatting import today_paris
 from app.web.forms import client_ip, form_values
@@ -38,8 +39,9 @@ class ContractController(Controller):
     async def _detail(self, request: Request, number: str, extra: dict, status_code: int = 200) -> Template:
         user = current_user(request)
         contract = await services.contract_detail(user.company_id, number)
+        draft = await draft_for_contract(user, contract.id) if user.is_admin else None
         context = {"contract": contract, "protection": contract.protection(today_paris()),
-                   "quote_errors": {}, "quote_sent": None, **extra}
+                   "draft": draft, "quote_errors": {}, "quote_sent": None, **extra}
         target = request.headers.get("hx-target")
         return render(request, "contracts/detail.html", context, status_code=status_code,
                       block="extensions" if target == "extensions" else "content")

@@ -13,6 +13,7 @@ from litestar.exceptions import (
     NotFoundException,
     PermissionDeniedException,
 )
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Redirect
 
 from app.errors import Forbidden, NotFound, RateLimited
@@ -54,10 +55,10 @@ def forbidden(request: Request, exc: Exception) -> Response:
             request, 403, "Formulaire expiré",
             "Ce formulaire a expiré ou ne vient pas de ce site. Rechargez la page et recommencez.",
         )
-    return _page(
-        request, 403, "Action non autorisée",
-        "Votre compte ne permet pas cette action. Un administrateur de votre société peut la faire.",
+    message = str(exc) if isinstance(exc, Forbidden) and str(exc) else (
+        "Votre compte ne permet pas cette action. Un administrateur de votre société peut la faire."
     )
+    return _page(request, 403, "Action non autorisée", message)
 
 
 def rate_limited(request: Request, exc: RateLimited) -> Response:
@@ -72,6 +73,14 @@ def database_unavailable(request: Request, exc: Exception) -> Response:
         "Le service est momentanément indisponible. Réessayez dans quelques instants.",
         headers={"Retry-After": "5"},
     )
+
+
+def too_large(request: Request, exc: Exception) -> Response:
+    from app.incidents.attachments import TOO_BIG
+
+    if request.headers.get("hx-request") == "true":
+        return render(request, "incidents/partials/_upload_error.html", {"message": TOO_BIG}, status_code=413)
+    return _page(request, 413, "Fichier trop volumineux", TOO_BIG)
 
 
 def http_error(request: Request, exc: HTTPException) -> Response:
@@ -100,6 +109,7 @@ EXCEPTION_HANDLERS = {
     PermissionDeniedException: forbidden,
     Forbidden: forbidden,
     RateLimited: rate_limited,
+    RequestEntityTooLarge: too_large,
     asyncpg.PostgresConnectionError: database_unavailable,
     asyncpg.CannotConnectNowError: database_unavailable,
     asyncpg.InterfaceError: database_unavailable,
