@@ -12,7 +12,7 @@ from app.incidents import attachments, services
 from app.incidents.statuses import CUSTOMER_FILTERS, STATUS_LABELS
 from app.web.auth import current_user, customer, customer_admin
 from app.web.forms import client_ip
-from app.web.rendering import render
+from app.web.rendering import fragment, render
 
 TABS = {
     "declaration": "Ma déclaration",
@@ -66,6 +66,11 @@ class IncidentController(Controller):
             raise NotFound()
         return await render_tab(request, number, tab)
 
+    @get("/{number:str}/messages", name="incident_messages")
+    async def show_messages(self, request: Request, number: FromPath[str]) -> Template:
+        # Its own route: the static /messages path of the reply would otherwise shadow the tab.
+        return await render_tab(request, number, "messages")
+
     @post("/{number:str}/messages", guards=[customer_admin], request_max_body_size=UPLOAD_LIMIT,
           name="incident_reply")
     async def reply(self, request: Request, number: FromPath[str]) -> Response:
@@ -98,7 +103,7 @@ class IncidentController(Controller):
         user = current_user(request)
         incident = await services.load_incident(number, company_id=user.company_id)
         if incident.is_closed:
-            return render(request, "incidents/partials/_upload_error.html",
+            return fragment("incidents/partials/_upload_error.html",
                           {"message": "Cet incident est clos : il n'accepte plus de fichier."}, status_code=403)
         form = await request.form()
         upload = form.get("file")
@@ -107,13 +112,13 @@ class IncidentController(Controller):
                 raise ValidationFailed({"file": "Choisissez un fichier à ajouter."})
             attachment_id = await attachments.save_attachment(incident.id, user.id, upload)
         except ValidationFailed as refused:
-            return render(request, "incidents/partials/_upload_error.html",
+            return fragment("incidents/partials/_upload_error.html",
                           {"message": refused.errors["file"]}, status_code=422)
         finally:
             if isinstance(upload, UploadFile):
                 await upload.close()
         row = await services.find_attachment(incident.id, attachment_id)
-        return render(request, "incidents/partials/_pending_file.html", {"incident": incident, "file": row},
+        return fragment("incidents/partials/_pending_file.html", {"incident": incident, "file": row},
                       status_code=201)
 
     @get("/{number:str}/attachments/{attachment_id:int}", name="incident_download")

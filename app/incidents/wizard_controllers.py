@@ -15,7 +15,7 @@ from app.incidents.services import find_attachment, incident_attachments
 from app.incidents.statuses import NATURE_LABELS
 from app.web.auth import current_user, customer_admin
 from app.web.forms import client_ip
-from app.web.rendering import render, wants_partial
+from app.web.rendering import fragment, render, wants_partial
 
 UPLOAD_LIMIT = attachments.MAX_BYTES + 256 * 1024  # the file plus the multipart envelope
 
@@ -128,7 +128,7 @@ class WizardController(Controller):
             attachment_id = await attachments.save_attachment(draft.id, user.id, upload)
         except ValidationFailed as refused:
             if request.headers.get("hx-request") == "true":
-                return render(request, "incidents/partials/_upload_error.html",
+                return fragment("incidents/partials/_upload_error.html",
                               {"message": refused.errors["file"]}, status_code=422)
             return await render_step(request, draft, "description", status_code=422,
                                      errors={"file": refused.errors["file"]})
@@ -137,7 +137,7 @@ class WizardController(Controller):
                 await upload.close()
         if request.headers.get("hx-request") == "true":
             row = await find_attachment(draft.id, attachment_id)
-            return render(request, "incidents/partials/_draft_file.html", {"draft": draft, "file": row},
+            return fragment("incidents/partials/_draft_file.html", {"draft": draft, "file": row},
                           status_code=201)
         return Redirect(step_url(draft.id, "description"), status_code=303)
 

@@ -17,7 +17,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Redirect
 
 from app.errors import Forbidden, NotFound, RateLimited
-from app.web.rendering import render
+from app.web.rendering import fragment, render
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def too_large(request: Request, exc: Exception) -> Response:
     from app.incidents.attachments import TOO_BIG
 
     if request.headers.get("hx-request") == "true":
-        return render(request, "incidents/partials/_upload_error.html", {"message": TOO_BIG}, status_code=413)
+        return fragment("incidents/partials/_upload_error.html", {"message": TOO_BIG}, status_code=413)
     return _page(request, 413, "Fichier trop volumineux", TOO_BIG)
 
 

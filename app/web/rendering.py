@@ -47,3 +47,9 @@ def render(
         status_code=status_code,
         headers=all_headers,
     )
+
+
+def fragment(template_name: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> Template:
+    """A partial template rendered whole: what an htmx or upload request swaps in by itself."""
+    return Template(template_name=template_name, context=context or {}, status_code=status_code,
+                    headers={"Vary": "HX-Request"})
