@@ -15,7 +15,7 @@ from app.accounts.passwords import hash_password, password_problem, verify_passw
 from app.accounts.sessions import close_all_sessions
 from app.accounts.tokens import new_token, token_hash
 from app.config import settings
-from app.contracts.services import claim_contract
+from app.contracts.services import claim_contract, serial_problem
 from app.db.tables import Company, DeliveryAddress, User, UserToken
 from app.errors import ValidationFailed
 from app.validation import Validator
@@ -133,6 +133,8 @@ async def _check_registration(values: Mapping[str, str]) -> Registration:
     if password and password != (values.get("password_confirm") or ""):
         v.fail("password_confirm", "Les deux mots de passe ne sont pas identiques.")
     serial = v.text("serial", max_length=64)
+    if serial and "serial" not in v.errors and (problem := await serial_problem(serial)):
+        v.fail("serial", problem)  # told now with the other faults; claim_contract re-checks under lock
     if user["username"] and "username" not in v.errors and await username_taken(user["username"]):
         v.fail("username", "Cet identifiant est déjà utilisé : choisissez-en un autre.")
     v.check()

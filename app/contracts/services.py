@@ -214,6 +214,20 @@ async def contract_detail(company_id: int, number: str) -> ContractDetail:
     )
 
 
+async def serial_problem(serial: str, company_id: int | None = None) -> str | None:
+    """Why this NAS serial cannot be claimed now, or None; `claim_contract` decides under lock."""
+    rows = await Contract.raw(
+        """SELECT c.company FROM contract c JOIN article a ON a.contract = c.id AND a.kind = 'nas'
+           WHERE a.serial_number = {}""",
+        normalise_serial(serial),
+    )
+    if not rows:
+        return UNKNOWN_SERIAL
+    if rows[0]["company"] is not None:
+        return SERIAL_ALREADY_HERE if rows[0]["company"] == company_id else SERIAL_ELSEWHERE
+    return None
+
+
 async def claim_contract(company_id: int, user_id: int, serial: str, *, field: str = "serial") -> str:
     """Attach the contract whose NAS serial is `serial` to the company; returns its number.
 

@@ -1,7 +1,9 @@
 """One template, two answers: the full page, or only its block when htmx swaps part of it.
 
-A request gets the block when htmx asked for it and it is neither a boosted navigation nor a
-history restore (htmx#2013: those must get the whole page). Every answer varies on HX-Request.
+A request gets the block when htmx asked for it into a named target, and it is neither a boosted
+navigation nor a history restore (htmx#2013: those must get the whole page). A request aimed at
+the body (HX-Location, HX-Redirect-like navigations) names no target and gets the whole page
+too. Every answer varies on HX-Request.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from litestar.response import Template
 
 
 def wants_partial(request: Request) -> bool:
-    htmx = request.headers.get("hx-request") == "true"
-    boosted = request.headers.get("hx-boosted") == "true"
-    restoring = request.headers.get("hx-history-restore-request") == "true"
-    return htmx and not boosted and not restoring
+    headers = request.headers
+    htmx = headers.get("hx-request") == "true"
+    boosted = headers.get("hx-boosted") == "true"
+    restoring = headers.get("hx-history-restore-request") == "true"
+    return htmx and bool(headers.get("hx-target")) and not boosted and not restoring
 
 
 def render(
