@@ -49,6 +49,7 @@ def create_app() -> Litestar:
     from app.cli import CLIPlugin
     from app.contracts.controllers import ActivationController, ContractController, serial_help
     from app.incidents.controllers import IncidentController
+    from app.settings.controllers import AddressesController, SettingsController, UsersController
     from app.incidents.wizard_controllers import WizardController, declare, start_declaration
     from app.web.auth import SessionMiddleware
     from app.web.errors import EXCEPTION_HANDLERS
@@ -68,6 +69,9 @@ def create_app() -> Litestar:
             WizardController,
             declare,
             start_declaration,
+            SettingsController,
+            UsersController,
+            AddressesController,
             healthz,
             create_static_files_router(path="/static", directories=[HERE / "static"],
                                        name="static", include_in_schema=False),

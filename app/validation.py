@@ -70,3 +70,25 @@ class Validator:
         """Raise ValidationFailed when any field was refused."""
         if self.errors:
             raise ValidationFailed(dict(self.errors))
+
+
+def check_address(values: Mapping[str, str], prefix: str = "") -> dict[str, str]:
+    """A delivery address form (Paramètres and the wizard share it); raises ValidationFailed.
+
+    `prefix` reads fields named e.g. `new_street` and reports errors under the same names.
+    """
+    v = Validator({k[len(prefix):]: val for k, val in values.items() if k.startswith(prefix)})
+    address = {
+        "label": v.text("label", max_length=100),
+        "recipient_name": v.text("recipient_name", required=False),
+        "street": v.text("street"),
+        "complement": v.text("complement", required=False),
+        "city": v.text("city", max_length=100),
+        "postal_code": v.postal_code("postal_code"),
+        "country": v.text("country", max_length=100),
+        "email": v.email("email"),
+        "phone": v.phone("phone"),
+    }
+    if v.errors:
+        raise ValidationFailed({prefix + name: message for name, message in v.errors.items()})
+    return address

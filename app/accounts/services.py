@@ -172,13 +172,12 @@ async def register(values: Mapping[str, str], *, ip: str) -> int:
 async def issue_token(user_id: int, kind: str) -> str:
     """A new single-use link token for the user; earlier unused ones of that kind stop working."""
     lifetime = RESET_LIFETIME if kind == "reset" else INVITATION_LIFETIME
-    token = new_token()
-    await UserToken.update({UserToken.used_at: _now()}).where(
+    token, now = new_token(), _now()
+    await UserToken.update({UserToken.used_at: now}).where(
         (UserToken.user == user_id) & (UserToken.kind == kind) & UserToken.used_at.is_null()
     )
-    await UserToken.insert(
-        UserToken(user=user_id, kind=kind, token_hash=token_hash(token), expires_at=_now() + lifetime)
-    )
+    await UserToken.insert(UserToken(user=user_id, kind=kind, token_hash=token_hash(token), created_at=now,
+                                     expires_at=now + lifetime))
     return token
 
 

@@ -27,7 +27,7 @@ from app.incidents.attachments import discard
 from app.incidents.numbering import allocate_number
 from app.incidents.statuses import NATURE_LABELS
 from app.notifications.services import notify, reseller_staff
-from app.validation import REQUIRED, Validator
+from app.validation import REQUIRED, Validator, check_address
 from app.web.formatting import today_paris
 
 STEPS = ("contract", "declaration", "description", "address", "review")
@@ -194,25 +194,6 @@ async def company_addresses(company_id: int) -> list[dict]:
     return await DeliveryAddress.select().where(
         (DeliveryAddress.company == company_id) & DeliveryAddress.archived_at.is_null()
     ).order_by(DeliveryAddress.is_default, ascending=False).order_by(DeliveryAddress.label)
-
-
-def check_address(values: Mapping[str, str], prefix: str = "") -> dict[str, str]:
-    """A delivery address form (Settings and the wizard share it); raises ValidationFailed."""
-    v = Validator({k[len(prefix):]: val for k, val in values.items() if k.startswith(prefix)})
-    address = {
-        "label": v.text("label", max_length=100),
-        "recipient_name": v.text("recipient_name", required=False),
-        "street": v.text("street"),
-        "complement": v.text("complement", required=False),
-        "city": v.text("city", max_length=100),
-        "postal_code": v.postal_code("postal_code"),
-        "country": v.text("country", max_length=100),
-        "email": v.email("email"),
-        "phone": v.phone("phone"),
-    }
-    if v.errors:
-        raise ValidationFailed({prefix + name: message for name, message in v.errors.items()})
-    return address
 
 
 async def save_address(user: CurrentUser, draft: Draft, values: Mapping[str, str], *,

@@ -1,0 +1,1 @@
+"""Paramètres: profile and password, company, users and roles, delivery addresses."""
