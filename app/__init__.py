@@ -11,7 +11,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.middleware import DefineMiddleware
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from piccolo.engine import engine_finder
@@ -35,11 +34,17 @@ def _template_engine() -> JinjaTemplateEngine:
 
 @asynccontextmanager
 async def _database(app: Litestar) -> AsyncIterator[None]:
+    """The connection pool, then the notification broker (its own LISTEN connection)."""
+    from app.config import settings
+    from app.notifications.broker import start_broker, stop_broker
+
     engine = engine_finder()
     await engine.start_connection_pool(min_size=1, max_size=10)
+    await start_broker(settings.database_url)
     try:
         yield
     finally:
+        await stop_broker()
         await engine.close_connection_pool()
 
 
@@ -49,13 +54,14 @@ def create_app() -> Litestar:
     from app.cli import CLIPlugin
     from app.contracts.controllers import ActivationController, ContractController, serial_help
     from app.incidents.controllers import IncidentController
+    from app.notifications.controllers import NotificationController
     from app.settings.controllers import AddressesController, SettingsController, UsersController
     from app.incidents.wizard_controllers import WizardController, declare, start_declaration
     from app.web.auth import SessionMiddleware
-    from app.web.errors import EXCEPTION_HANDLERS
+    from app.web.errors import EXCEPTION_HANDLERS, unknown_page
     from app.web.health import healthz
     from app.config import settings
-    from app.web.security import SecurityHeadersMiddleware
+    from app.web.security import security_headers
 
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -69,17 +75,17 @@ def create_app() -> Litestar:
             WizardController,
             declare,
             start_declaration,
+            NotificationController,
             SettingsController,
             UsersController,
             AddressesController,
             healthz,
+            unknown_page,
             create_static_files_router(path="/static", directories=[HERE / "static"],
                                        name="static", include_in_schema=False),
         ],
-        middleware=[
-            DefineMiddleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies),
-            SessionMiddleware,
-        ],
+        middleware=[SessionMiddleware],
+        before_send=[security_headers(hsts=settings.secure_cookies)],
         csrf_config=CSRFConfig(
             secret=settings.secret_key,
             cookie_name="csrftoken",

@@ -130,7 +130,10 @@ async def _check_registration(values: Mapping[str, str]) -> Registration:
         v.fail("password", "Ce champ est obligatoire.")
     elif problem := password_problem(password, username=user["username"]):
         v.fail("password", problem)
-    if password and password != (values.get("password_confirm") or ""):
+    confirm = values.get("password_confirm") or ""
+    if not confirm:
+        v.fail("password_confirm", "Ce champ est obligatoire.")
+    elif password and password != confirm:
         v.fail("password_confirm", "Les deux mots de passe ne sont pas identiques.")
     serial = v.text("serial", max_length=64)
     if serial and "serial" not in v.errors and (problem := await serial_problem(serial)):

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from app.accounts.tokens import new_token, token_hash
 from app.config import settings
 from app.db.tables import UserSession
+from app.notifications.channel import publish, session_ended, sessions_ended
 
 # A session's last_seen_at is written at most this often, so reading pages costs no write.
 TOUCH_INTERVAL = timedelta(minutes=1)
@@ -30,6 +31,7 @@ class CurrentUser:
     role: str
     company_id: int | None
     reseller_id: int | None
+    unread_notifications: int = 0  # for the bell's badge on a full page; the stream keeps it live
 
     @property
     def is_customer(self) -> bool:
@@ -81,7 +83,8 @@ async def open_session(user_id: int, *, remember: bool, ip: str, user_agent: str
 
 _LOOKUP_SQL = """
 SELECT s.id AS session_id, s.remember, s.created_at, s.last_seen_at,
-       u.id, u.username, u.first_name, u.last_name, u.email, u.role, u.company, u.reseller
+       u.id, u.username, u.first_name, u.last_name, u.email, u.role, u.company, u.reseller,
+       (SELECT count(*) FROM notification n WHERE n.recipient = u.id AND n.read_at IS NULL) AS unread
 FROM user_session s JOIN app_user u ON u.id = s."user"
 WHERE s.token_hash = {} AND s.expires_at > now() AND u.is_active
 """
@@ -113,19 +116,33 @@ async def current_user_for(token: str) -> CurrentUser | None:
         role=row["role"],
         company_id=row["company"],
         reseller_id=row["reseller"],
+        unread_notifications=row["unread"],
     )
 
 
 async def close_session(token: str) -> None:
-    await UserSession.delete().where(UserSession.token_hash == token_hash(token))
+    """Sign-out: the row goes, and the streams of that session close."""
+    rows = await UserSession.delete().where(UserSession.token_hash == token_hash(token)).returning(UserSession.id)
+    await publish(session_ended(row["id"]) for row in rows)
 
 
 async def close_all_sessions(user_id: int, *, except_session_id: int | None = None) -> None:
-    """End every session of a user (password change, reset, deactivation)."""
+    """End every session of a user (password change, reset, deactivation) and their streams."""
     query = UserSession.delete().where(UserSession.user == user_id)
     if except_session_id is not None:
         query = query.where(UserSession.id != except_session_id)
     await query
+    await publish([sessions_ended(user_id, except_session_id)])
+
+
+async def session_is_open(session_id: int) -> bool:
+    """Whether a session still stands (a stream re-checks after losing the event channel)."""
+    rows = await UserSession.raw(
+        """SELECT 1 FROM user_session s JOIN app_user u ON u.id = s."user"
+           WHERE s.id = {} AND s.expires_at > now() AND u.is_active""",
+        session_id,
+    )
+    return bool(rows)
 
 
 async def purge_expired_sessions() -> int:

@@ -29,6 +29,15 @@ COLUMNS = (
     "specs_url",
 )
 KINDS = ("nas", "disk", "other")
+# The widths of the columns the values land in (app/db/tables.py).
+MAX_LENGTHS = {
+    "contract_number": 32,
+    "product_reference": 64,
+    "article_designation": 300,
+    "article_reference": 64,
+    "article_serial": 64,
+    "specs_url": 500,
+}
 _URL = re.compile(r"^https?://[^\s<>\"]+$")
 
 
@@ -114,8 +123,10 @@ def parse_contracts_csv(text: str) -> ImportPreview:
                      "article_reference", "article_serial"):
             if not cell[name]:
                 fail(name, "valeur obligatoire")
-        if len(cell["contract_number"]) > 32:
-            fail("contract_number", "32 caractères au maximum")
+        serial = normalise_serial(cell["article_serial"])
+        for name, value in (*cell.items(), ("article_serial", serial)):
+            if name in MAX_LENGTHS and len(value) > MAX_LENGTHS[name]:
+                fail(name, f"{MAX_LENGTHS[name]} caractères au maximum")
         starts_on, ends_on = _parse_date(cell["starts_on"]), _parse_date(cell["ends_on"])
         if starts_on is None:
             fail("starts_on", f"date invalide « {cell['starts_on']} » (AAAA-MM-JJ ou JJ/MM/AAAA)")
@@ -141,8 +152,8 @@ def parse_contracts_csv(text: str) -> ImportPreview:
         ):
             fail("contract_number", f"référence ou dates différentes de la ligne {contract.line}")
         contract.articles.append(
-            ParsedArticle(line, kind, cell["article_designation"], cell["article_reference"],
-                          normalise_serial(cell["article_serial"]), cell["specs_url"])
+            ParsedArticle(line, kind, cell["article_designation"], cell["article_reference"], serial,
+                          cell["specs_url"])
         )
     if not contracts and not errors:
         errors.append(LineError(2, "", "aucune ligne de contrat"))
@@ -178,9 +189,9 @@ async def check_against_database(preview: ImportPreview, reseller_id: int) -> No
     }
     serials = [c.nas_serial for c in preview.contracts if c.nas_serial]
     holders = {
-        row["serial_number"]: row["number"]
+        row["serial_number"]: row
         for row in await Article.raw(
-            """SELECT a.serial_number, c.number FROM article a JOIN contract c ON c.id = a.contract
+            """SELECT a.serial_number, c.number, c.reseller FROM article a JOIN contract c ON c.id = a.contract
                WHERE a.kind = 'nas' AND a.serial_number = ANY({})""",
             serials,
         )
@@ -192,10 +203,11 @@ async def check_against_database(preview: ImportPreview, reseller_id: int) -> No
                                             "ce numéro de contrat appartient à un autre revendeur"))
         contract.exists = row is not None
         holder = holders.get(contract.nas_serial)
-        if holder and holder != contract.number:
+        if holder and holder["number"] != contract.number:
             nas_line = next(a.line for a in contract.articles if a.kind == "nas")
-            preview.errors.append(LineError(nas_line, "article_serial",
-                                            f"n° de série NAS déjà rattaché au contrat {holder}"))
+            # Another reseller's contract numbers are theirs: say only that the serial is taken.
+            where = f" au contrat {holder['number']}" if holder["reseller"] == reseller_id else " à un autre contrat"
+            preview.errors.append(LineError(nas_line, "article_serial", f"n° de série NAS déjà rattaché{where}"))
         if row and row["reseller"] == reseller_id:
             await _check_removed_articles(contract, row["id"], preview.errors)
     preview.errors.sort(key=lambda e: e.line)
@@ -227,6 +239,9 @@ async def preview_import(text: str, reseller_id: int) -> ImportPreview:
 async def import_contracts(text: str, reseller_id: int) -> list[ParsedContract]:
     """Import every contract of the CSV in one transaction, or none: raises ImportRefused."""
     async with Contract._meta.db.transaction():
+        # One import at a time: two imports checking before either writes could otherwise both
+        # pass and then collide on a NAS serial or a contract number.
+        await Contract.raw("SELECT pg_advisory_xact_lock(hashtext('contract-import'))")
         preview = await preview_import(text, reseller_id)
         if not preview.ok:
             raise ImportRefused(preview.errors)
@@ -243,9 +258,13 @@ async def _save_contract(parsed: ParsedContract, reseller_id: int) -> None:
            VALUES ({}, {}, {}, {}, {}, {}, {})
            ON CONFLICT (number) DO UPDATE SET product_reference = EXCLUDED.product_reference,
                starts_on = EXCLUDED.starts_on, ends_on = EXCLUDED.ends_on, updated_at = EXCLUDED.updated_at
+           WHERE contract.reseller = EXCLUDED.reseller
            RETURNING id""",
         parsed.number, parsed.product_reference, reseller_id, parsed.starts_on, parsed.ends_on, now, now,
     )
+    if not rows:  # the number belongs to another reseller: never overwrite it
+        raise ImportRefused([LineError(parsed.line, "contract_number",
+                                       "ce numéro de contrat appartient à un autre revendeur")])
     contract_id = rows[0]["id"]
     current = {
         (row["kind"], row["serial_number"]): row["id"]

@@ -1,5 +1,8 @@
 """The whole domain of SPEC §2 as Piccolo tables.
 
+Piccolo's ForeignKey is nullable unless told otherwise: every link a row cannot live without
+says `null=False`.
+
 Constraints Piccolo cannot declare (case-insensitive uniqueness, partial unique indexes, CHECKs)
 are raw SQL in the migrations (`CONSTRAINTS_SQL` of the first one): read them there.
 """
@@ -68,7 +71,7 @@ class User(Table, tablename="app_user"):
 class Contract(Table, tablename="contract"):
     number = Varchar(length=32, unique=True)
     product_reference = Varchar(length=64)
-    reseller = ForeignKey(Reseller, on_delete=OnDelete.restrict, index=True)
+    reseller = ForeignKey(Reseller, null=False, on_delete=OnDelete.restrict, index=True)
     company = ForeignKey(Company, null=True, on_delete=OnDelete.restrict, index=True)
     activated_at = Timestamptz(null=True, default=None)
     activated_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
@@ -81,7 +84,7 @@ class Contract(Table, tablename="contract"):
 class Article(Table, tablename="article"):
     """An item covered by a contract; the one of kind `nas` identifies the contract by its serial."""
 
-    contract = ForeignKey(Contract, on_delete=OnDelete.cascade, index=True)
+    contract = ForeignKey(Contract, null=False, on_delete=OnDelete.cascade, index=True)
     designation = Varchar(length=300)
     product_reference = Varchar(length=64)
     serial_number = Varchar(length=64, index=True)  # normalised: trimmed, upper case, no spaces
@@ -92,7 +95,7 @@ class Article(Table, tablename="article"):
 
 
 class ExtensionOffer(Table, tablename="extension_offer"):
-    reseller = ForeignKey(Reseller, on_delete=OnDelete.restrict, index=True)
+    reseller = ForeignKey(Reseller, null=False, on_delete=OnDelete.restrict, index=True)
     code = Varchar(length=64)
     label = Text()
     duration_months = Integer()
@@ -102,8 +105,8 @@ class ExtensionOffer(Table, tablename="extension_offer"):
 
 
 class QuoteRequest(Table, tablename="quote_request"):
-    contract = ForeignKey(Contract, on_delete=OnDelete.cascade, index=True)
-    offer = ForeignKey(ExtensionOffer, on_delete=OnDelete.restrict)
+    contract = ForeignKey(Contract, null=False, on_delete=OnDelete.cascade, index=True)
+    offer = ForeignKey(ExtensionOffer, null=False, on_delete=OnDelete.restrict)
     requested_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     requested_at = Timestamptz(default=TimestamptzNow())
     status = Varchar(length=16, default="requested")  # requested | answered | closed
@@ -113,7 +116,7 @@ class QuoteRequest(Table, tablename="quote_request"):
 
 
 class DeliveryAddress(Table, tablename="delivery_address"):
-    company = ForeignKey(Company, on_delete=OnDelete.cascade, index=True)
+    company = ForeignKey(Company, null=False, on_delete=OnDelete.cascade, index=True)
     label = Varchar(length=100)
     recipient_name = Varchar(length=200, default="")
     street = Varchar(length=200)
@@ -136,8 +139,8 @@ class Incident(Table, tablename="incident"):
     """
 
     number = Varchar(length=16, null=True, default=None, unique=True)  # None while a draft
-    contract = ForeignKey(Contract, on_delete=OnDelete.restrict, index=True)
-    company = ForeignKey(Company, on_delete=OnDelete.restrict, index=True)
+    contract = ForeignKey(Contract, null=False, on_delete=OnDelete.restrict, index=True)
+    company = ForeignKey(Company, null=False, on_delete=OnDelete.restrict, index=True)
     created_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     assignee = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     status = Varchar(length=24, default="draft")
@@ -163,8 +166,8 @@ class Incident(Table, tablename="incident"):
 
 
 class IncidentArticle(Table, tablename="incident_article"):
-    incident = ForeignKey(Incident, on_delete=OnDelete.cascade, index=True)
-    article = ForeignKey(Article, on_delete=OnDelete.restrict)
+    incident = ForeignKey(Incident, null=False, on_delete=OnDelete.cascade, index=True)
+    article = ForeignKey(Article, null=False, on_delete=OnDelete.restrict)
 
 
 class IncidentDayCounter(Table, tablename="incident_day_counter"):
@@ -175,7 +178,7 @@ class IncidentDayCounter(Table, tablename="incident_day_counter"):
 
 
 class IncidentStatusChange(Table, tablename="incident_status_change"):
-    incident = ForeignKey(Incident, on_delete=OnDelete.cascade, index=True)
+    incident = ForeignKey(Incident, null=False, on_delete=OnDelete.cascade, index=True)
     from_status = Varchar(length=24, null=True, default=None)
     to_status = Varchar(length=24)
     changed_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
@@ -183,7 +186,7 @@ class IncidentStatusChange(Table, tablename="incident_status_change"):
 
 
 class Message(Table, tablename="message"):
-    incident = ForeignKey(Incident, on_delete=OnDelete.cascade, index=True)
+    incident = ForeignKey(Incident, null=False, on_delete=OnDelete.cascade, index=True)
     author = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     body = Text()
     visibility = Varchar(length=16, default="public")  # public | internal (reseller-only)
@@ -191,7 +194,7 @@ class Message(Table, tablename="message"):
 
 
 class Attachment(Table, tablename="attachment"):
-    incident = ForeignKey(Incident, on_delete=OnDelete.cascade, index=True)
+    incident = ForeignKey(Incident, null=False, on_delete=OnDelete.cascade, index=True)
     message = ForeignKey(Message, null=True, on_delete=OnDelete.set_null)
     original_name = Varchar(length=255)
     stored_name = Varchar(length=64, unique=True)  # random, under ATTACHMENTS_DIR
@@ -207,7 +210,7 @@ class Attachment(Table, tablename="attachment"):
 class Notification(Table, tablename="notification"):
     """A row first, a push second: nothing is lost when no browser is connected."""
 
-    recipient = ForeignKey(User, on_delete=OnDelete.cascade)
+    recipient = ForeignKey(User, null=False, on_delete=OnDelete.cascade)
     incident = ForeignKey(Incident, null=True, on_delete=OnDelete.cascade)
     quote_request = ForeignKey(QuoteRequest, null=True, on_delete=OnDelete.cascade)
     kind = Varchar(length=32)  # new_message | new_status | new_incident | quote_request | ...
@@ -221,7 +224,7 @@ class UserSession(Table, tablename="user_session"):
     """A signed-in browser; the cookie holds a random token, the row only its SHA-256."""
 
     token_hash = Varchar(length=64, unique=True)
-    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    user = ForeignKey(User, null=False, on_delete=OnDelete.cascade, index=True)
     remember = Boolean(default=False)
     created_at = Timestamptz(default=TimestamptzNow())
     last_seen_at = Timestamptz(default=TimestamptzNow())
@@ -233,7 +236,7 @@ class UserSession(Table, tablename="user_session"):
 class UserToken(Table, tablename="user_token"):
     """A single-use link sent by e-mail: password reset or invitation. Stored hashed."""
 
-    user = ForeignKey(User, on_delete=OnDelete.cascade, index=True)
+    user = ForeignKey(User, null=False, on_delete=OnDelete.cascade, index=True)
     kind = Varchar(length=16)  # reset | invitation
     token_hash = Varchar(length=64, unique=True)
     created_at = Timestamptz(default=TimestamptzNow())

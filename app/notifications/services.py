@@ -1,11 +1,19 @@
-"""Notification rows, written in the caller's transaction so they exist exactly when their cause does."""
+"""Notifications: rows written in the caller's transaction, announced by NOTIFY on commit.
+
+Rows first, pushes second: a notification exists exactly when its cause does (same transaction),
+and `pg_notify` inside that transaction is delivered only if it commits, so rolled-back work
+notifies no one. Every app process LISTENs (see broker.py) and routes to its own open streams.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
 
 from app.db.tables import Notification, User
-
+from app.notifications.channel import notification_created, notifications_read, publish
+from app.pagination import Page, page_bounds
 
 async def reseller_staff(reseller_id: int) -> list[int]:
     """Every active user of a reseller (administrators and agents handle incidents alike)."""
@@ -27,7 +35,7 @@ async def notify(
     incident_id: int | None = None,
     quote_request_id: int | None = None,
 ) -> list[int]:
-    """Write one notification per recipient; returns their ids."""
+    """Write one notification per recipient and announce them; returns their ids."""
     rows = [
         Notification(recipient=user_id, kind=kind, title=title, body=body, incident=incident_id,
                      quote_request=quote_request_id)
@@ -35,5 +43,93 @@ async def notify(
     ]
     if not rows:
         return []
-    inserted = await Notification.insert(*rows).returning(Notification.id)
+    inserted = await Notification.insert(*rows).returning(Notification.id, Notification.recipient)
+    await publish(notification_created(row["recipient"], row["id"]) for row in inserted)
     return [row["id"] for row in inserted]
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    id: int
+    kind: str
+    title: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None
+    incident_number: str | None
+    contract_number: str | None
+
+    @property
+    def is_unread(self) -> bool:
+        return self.read_at is None
+
+
+_VIEW_SQL = """
+SELECT n.id, n.kind, n.title, n.body, n.created_at, n.read_at,
+       i.number AS incident_number, coalesce(c.number, qc.number) AS contract_number
+FROM notification n
+LEFT JOIN incident i ON i.id = n.incident
+LEFT JOIN contract c ON c.id = i.contract
+LEFT JOIN quote_request q ON q.id = n.quote_request
+LEFT JOIN contract qc ON qc.id = q.contract
+"""
+
+
+async def recent(user_id: int, *, page: int = 1, per_page: int = 20) -> Page[NotificationView]:
+    """The user's notifications, newest first."""
+    number, limit, offset = page_bounds(page, per_page)
+    total = await Notification.count().where(Notification.recipient == user_id)
+    rows = await Notification.raw(_VIEW_SQL + "WHERE n.recipient = {} ORDER BY n.id DESC LIMIT {} OFFSET {}",
+                                  user_id, limit, offset)
+    return Page([NotificationView(**row) for row in rows], number, total, per_page)
+
+
+async def after(user_id: int, last_id: int, *, limit: int = 200) -> list[NotificationView]:
+    """What a reconnecting stream missed: the user's notifications newer than `last_id`, oldest first."""
+    rows = await Notification.raw(_VIEW_SQL + "WHERE n.recipient = {} AND n.id > {} ORDER BY n.id LIMIT {}",
+                                  user_id, last_id, limit)
+    return [NotificationView(**row) for row in rows]
+
+
+async def by_ids(ids: list[int]) -> dict[int, tuple[int, NotificationView]]:
+    """Rows for the broker: id → (recipient, view), in one query for a whole NOTIFY payload."""
+    rows = await Notification.raw(_VIEW_SQL.replace("SELECT n.id,", "SELECT n.recipient, n.id,") +
+                                  "WHERE n.id = ANY({})", ids)
+    return {row["id"]: (row.pop("recipient"), NotificationView(**row)) for row in map(dict, rows)}
+
+
+async def unread_count(user_id: int) -> int:
+    return await Notification.count().where((Notification.recipient == user_id) & Notification.read_at.is_null())
+
+
+async def latest_id(user_id: int) -> int:
+    row = await Notification.select(Notification.id).where(Notification.recipient == user_id).order_by(
+        Notification.id, ascending=False).first()
+    return row["id"] if row else 0
+
+
+def target_url(view: NotificationView, *, reseller: bool) -> str:
+    """Where a notification leads: the incident on the right tab, or the contract of a quote."""
+    if view.incident_number:
+        base = f"/reseller/incidents/{view.incident_number}" if reseller else f"/incidents/{view.incident_number}"
+        return base + ("/messages" if view.kind == "new_message" else "")
+    if view.contract_number:
+        return "/reseller/quotes" if reseller else f"/contracts/{view.contract_number}#extensions"
+    return "/notifications"
+
+
+async def open_notification(user_id: int, notification_id: int) -> NotificationView | None:
+    """Mark one of the user's notifications read; None when it is not theirs."""
+    rows = await Notification.raw(_VIEW_SQL + "WHERE n.id = {} AND n.recipient = {}", notification_id, user_id)
+    if not rows:
+        return None
+    await Notification.update({Notification.read_at: datetime.now(timezone.utc)}).where(
+        (Notification.id == notification_id) & Notification.read_at.is_null())
+    await publish([notifications_read(user_id)])
+    return NotificationView(**rows[0])
+
+
+async def mark_all_read(user_id: int) -> None:
+    await Notification.update({Notification.read_at: datetime.now(timezone.utc)}).where(
+        (Notification.recipient == user_id) & Notification.read_at.is_null())
+    await publish([notifications_read(user_id)])

@@ -6,7 +6,7 @@ import logging
 from urllib.parse import quote
 
 import asyncpg
-from litestar import Request, Response
+from litestar import Request, Response, get
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -43,8 +43,7 @@ def sign_in_required(request: Request, _: Exception) -> Response:
 
 
 def not_found(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, NotFound | NotFoundException):
-        log.info("404 %s %s user=%s", request.method, request.url.path, _user_id(request))
+    log.info("404 %s %s user=%s", request.method, request.url.path, _user_id(request))
     return _page(request, 404, "Page introuvable", "Cette page n'existe pas ou ne vous est pas accessible.")
 
 
@@ -95,6 +94,12 @@ def server_error(request: Request, exc: Exception) -> Response:
         request, 500, "Erreur interne",
         "Une erreur inattendue s'est produite. Elle a été enregistrée ; réessayez plus tard.",
     )
+
+
+@get("/{path:path}", name="not_found", include_in_schema=False)
+async def unknown_page(path: str) -> None:
+    """Any other URL: a matched route, so the session is read and a signed-in user keeps the menu."""
+    raise NotFound()
 
 
 def _user_id(request: Request) -> int | None:

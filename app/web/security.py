@@ -1,9 +1,13 @@
-"""Security headers on every response (SPEC §5): strict CSP without inline script or style."""
+"""Security headers on every response (SPEC §5): strict CSP without inline script or style.
+
+Applied as a `before_send` hook rather than a middleware, so that responses the router answers
+itself (unknown URL, wrong method, a refused CSRF token) carry them too.
+"""
 
 from __future__ import annotations
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.types import Message, Scope
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -20,33 +24,24 @@ CONTENT_SECURITY_POLICY = "; ".join(
 )
 
 
-class SecurityHeadersMiddleware:
-    """Adds the headers a response did not set itself (attachments bring their own CSP)."""
+def security_headers(*, hsts: bool):
+    """The hook adding the headers a response did not set itself (attachments bring their own CSP)."""
+    headers = {
+        "content-security-policy": CONTENT_SECURITY_POLICY,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "same-origin",
+        "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+        "x-frame-options": "DENY",
+        "cross-origin-opener-policy": "same-origin",
+    }
+    if hsts:
+        headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
 
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
-        self.app = app
-        self.headers = {
-            "content-security-policy": CONTENT_SECURITY_POLICY,
-            "x-content-type-options": "nosniff",
-            "referrer-policy": "same-origin",
-            "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
-            "x-frame-options": "DENY",
-            "cross-origin-opener-policy": "same-origin",
-        }
-        if hsts:
-            self.headers["strict-transport-security"] = "max-age=63072000; includeSubDomains"
+    async def add_headers(message: Message, scope: Scope) -> None:
+        if message["type"] == "http.response.start":
+            current = MutableScopeHeaders.from_message(message)
+            for name, value in headers.items():
+                if name not in current:
+                    current[name] = value
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableScopeHeaders.from_message(message)
-                for name, value in self.headers.items():
-                    if name not in headers:
-                        headers[name] = value
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+    return add_headers

@@ -12,20 +12,14 @@ where a missing browser is a failure: a CI run must never pass by testing nothin
 
 from __future__ import annotations
 
-import asyncio
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
+
+from tests.live import LiveServer, running_server
 
 # Debian's Chromium; CHROMIUM_PATH points elsewhere on other systems (never `playwright install`).
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
@@ -34,9 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-quic",
 ]
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-SERVER_START_TIMEOUT = 20.0
 # Playwright waits this long for an element or a navigation before failing (milliseconds):
 # every page here answers in well under a second, so a long wait only delays the failure.
 ACTION_TIMEOUT_MS = 5_000
@@ -82,89 +74,12 @@ def browser_requirements() -> None:
 # --- the live server ---------------------------------------------------------------------------
 
 
-@dataclass
-class LiveServer:
-    url: str
-    process: subprocess.Popen
-    log_path: Path
-
-    def log_size(self) -> int:
-        return self.log_path.stat().st_size if self.log_path.exists() else 0
-
-    def output(self, since: int = 0) -> str:
-        """What the server printed (from byte `since`): its log lines and tracebacks."""
-        with self.log_path.open("rb") as log:
-            log.seek(since)
-            return log.read().decode("utf-8", "replace")
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-
-
-async def _wait_until_healthy(server: LiveServer) -> None:
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    last = "no answer yet"
-    async with httpx.AsyncClient(timeout=2) as http:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                last = f"the server exited with code {server.process.returncode}"
-                break
-            try:
-                response = await http.get(f"{server.url}/healthz")
-            except httpx.HTTPError as error:
-                last = repr(error)
-            else:
-                if response.status_code == 200:
-                    return
-                last = f"/healthz answered {response.status_code}: {response.text[:200]}"
-            await asyncio.sleep(0.1)
-    _stop(server.process)
-    pytest.fail(
-        f"the live server did not become healthy within {SERVER_START_TIMEOUT:.0f} s ({last}).\n"
-        f"--- server output ---\n{server.output()}",
-        pytrace=False,
-    )
-
-
 @pytest.fixture(scope="session")
 async def live_server(app, browser_requirements) -> AsyncIterator[LiveServer]:
     """The app served by uvicorn in its own process, on the test database (already migrated by
     `app`), on a free local port."""
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    scratch = Path(tempfile.mkdtemp(prefix="portal-live-server-"))
-    log_path = scratch / "server.log"
-    # The test process's environment (DATABASE_URL, VAR_DIR, SECRET_KEY set by tests/conftest.py);
-    # only the public address differs, so that links in e-mails point at this server.
-    environment = {**os.environ, "BASE_URL": url, "PYTHONUNBUFFERED": "1"}
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app:create_app", "--factory",
-             "--host", "127.0.0.1", "--port", str(port), "--timeout-graceful-shutdown", "3"],
-            cwd=PROJECT_ROOT, env=environment, stdin=subprocess.DEVNULL,
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-    server = LiveServer(url, process, log_path)
-    try:
-        await _wait_until_healthy(server)
+    async with running_server() as server:
         yield server
-    finally:
-        _stop(process)
-        shutil.rmtree(scratch, ignore_errors=True)
 
 
 # --- the browser -------------------------------------------------------------------------------

@@ -22,6 +22,8 @@ PUBLIC = {"/login", "/register", "/password/forgot", "/password/reset/{token:str
 # (method, path) → status a Basique user gets on objects of their own company.
 EXPECTED: dict[tuple[str, str], int] = {
     ("POST", "/logout"): 303,
+    ("POST", "/notifications/{notification_id:int}/open"): 303,  # their own notification: allowed
+    ("POST", "/notifications/read"): 303,  # their own notifications: allowed
     ("POST", "/settings/profile"): 422,  # allowed: refused here only because the form is empty
     ("POST", "/settings/password"): 422,  # allowed: refused here only because the form is empty
     ("POST", "/settings/company"): 403,
@@ -96,7 +98,12 @@ async def test_basic_user_gets_403_on_every_write_but_their_own_profile(app, cli
     from app.db.tables import DeliveryAddress
 
     address = await DeliveryAddress.objects().first()
-    values = {"user_id": customer.admin_id, "address_id": address.id, "draft_id": draft, "step": "declaration"}
+    from app.notifications.services import notify
+
+    [notification_id] = await notify([customer.basic_id], kind="new_status", title="[Nouveau statut]",
+                                     incident_id=incident.id)
+    values = {"user_id": customer.admin_id, "address_id": address.id, "draft_id": draft, "step": "declaration",
+              "notification_id": notification_id}
 
     await sign_in(client, "acme_basic")
     before = await _snapshot()
@@ -111,7 +118,9 @@ async def test_basic_user_gets_403_on_every_write_but_their_own_profile(app, cli
         assert response.status_code == EXPECTED[(method, path)], (method, url, response.status_code)
         if response.status_code == 403:
             assert "Action non autorisée" in response.text
-    assert await _snapshot() == before, "a refused write changed the database"
+    after = await _snapshot()
+    after.pop("notification"), before.pop("notification")  # reading their own notifications is allowed
+    assert after == before, "a refused write changed the database"
     assert (await post_form(client, logout[1])).status_code == EXPECTED[logout]
 
 

@@ -13,7 +13,7 @@ function csrfToken() {
 
 // After htmx swaps in a page part, move focus to its main heading so screen readers announce it.
 document.addEventListener("htmx:afterSettle", (event) => {
-  const target = event.detail.target;
+  const target = event.detail && event.detail.target;
   if (!target || target === document.body || target.id === "dialog-slot") return;
   const heading = target.querySelector("h1, h2");
   if (heading) {
@@ -25,10 +25,11 @@ document.addEventListener("htmx:afterSettle", (event) => {
 // A dialog swapped into #dialog-slot (Activer mon contrat...) opens as a modal; Escape or the
 // close button closes it and the slot is emptied so the next open starts fresh.
 document.addEventListener("htmx:afterSwap", (event) => {
-  if (event.detail.target.id !== "dialog-slot") return;
-  const dialog = event.detail.target.querySelector("dialog");
+  const slot = event.detail && event.detail.target;
+  if (!slot || slot.id !== "dialog-slot") return;
+  const dialog = slot.querySelector("dialog");
   if (!dialog) return;
-  dialog.addEventListener("close", () => { event.detail.target.replaceChildren(); });
+  dialog.addEventListener("close", () => { slot.replaceChildren(); });
   dialog.showModal();
   const field = dialog.querySelector("input:not([type=hidden])");
   if (field) field.focus();
@@ -147,3 +148,33 @@ const Uploads = {
 
 document.addEventListener("DOMContentLoaded", () => Uploads.init(document));
 document.addEventListener("htmx:load", (event) => Uploads.init(event.detail.elt));
+
+// The notification panel slides in from the right; the close button, Escape or a second click on
+// the bell put it away (the server keeps nothing about it being open).
+function closeNotificationPanel() {
+  const panel = document.getElementById("notification-panel");
+  if (!panel || panel.hidden) return false;
+  const empty = document.createElement("div");
+  empty.id = "notification-panel";
+  empty.hidden = true;
+  panel.replaceWith(empty);
+  const bell = document.querySelector(".bell");
+  if (bell) bell.focus();
+  return true;
+}
+
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-close-panel]")) {
+    closeNotificationPanel();
+    return;
+  }
+  const bell = event.target.closest(".bell");
+  if (bell && closeNotificationPanel()) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
+
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") closeNotificationPanel();
+});

@@ -1,0 +1,259 @@
+"""/healthz, the security headers of every page, and pages that need no inline script or style.
+
+The Content-Security-Policy forbids inline code, so every rendered page is checked for it: a
+`<script>` with a body, a `style` attribute or element, an `on...=` handler, or `hx-on` (which
+htmx evaluates as code).
+"""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from tests.factories import make_contract, make_customer, make_reseller
+from tests.support import post_form, sign_in, text_of
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "app" / "templates"
+
+
+# --- /healthz ------------------------------------------------------------------------------------
+
+
+async def test_healthz_answers_ok_when_the_database_answers(client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_healthz_answers_503_when_the_database_does_not(client, monkeypatch):
+    import app.web.health as health
+
+    class Down:
+        async def run_ddl(self, *_args, **_kwargs):
+            raise ConnectionRefusedError("database down")
+
+    monkeypatch.setattr(health, "engine_finder", lambda: Down())
+    response = await client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "unavailable"
+
+
+# --- what every page must carry ------------------------------------------------------------------
+
+
+def csp_directives(header: str) -> dict[str, list[str]]:
+    directives: dict[str, list[str]] = {}
+    for part in header.split(";"):
+        words = part.split()
+        if words:
+            directives[words[0].lower()] = words[1:]
+    return directives
+
+
+def header_problems(response) -> list[str]:
+    """What the response lacks among the headers every HTML page must carry (empty when fine)."""
+    headers = response.headers
+    problems: list[str] = []
+    csp = headers.get("content-security-policy")
+    if csp is None:
+        problems.append("no Content-Security-Policy")
+    else:
+        directives = csp_directives(csp)
+        for name, wanted in (("default-src", ["'self'"]), ("object-src", ["'none'"]),
+                             ("base-uri", ["'none'"]), ("frame-ancestors", ["'none'"])):
+            if directives.get(name) != wanted:
+                problems.append(f"CSP {name} is {directives.get(name)}")
+        for name, source_list in directives.items():
+            for unsafe in ("'unsafe-inline'", "'unsafe-eval'", "*"):
+                if unsafe in source_list:
+                    problems.append(f"CSP {name} allows {unsafe}")
+        for name in ("script-src", "style-src"):
+            if name in directives and not set(directives[name]) <= {"'self'"}:
+                problems.append(f"CSP {name} is {directives[name]}")
+    if headers.get("x-content-type-options") != "nosniff":
+        problems.append("no X-Content-Type-Options: nosniff")
+    if headers.get("referrer-policy") not in {"no-referrer", "same-origin", "strict-origin",
+                                              "strict-origin-when-cross-origin"}:
+        problems.append(f"Referrer-Policy is {headers.get('referrer-policy')}")
+    if not headers.get("permissions-policy"):
+        problems.append("no Permissions-Policy")
+    if headers.get("content-type", "").lower().replace(" ", "") != "text/html;charset=utf-8":
+        problems.append(f"Content-Type is {headers.get('content-type')}")
+    if "hx-request" not in [v.strip().lower() for v in headers.get("vary", "").split(",")]:
+        problems.append("no Vary: HX-Request")
+    return problems
+
+
+def assert_secure_html(response) -> None:
+    assert header_problems(response) == []
+
+
+class InlineCodeFinder(HTMLParser):
+    """Collects what a strict CSP would block: inline scripts, inline styles, event handlers."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = {name.lower() for name, _ in attrs}
+        if tag == "script":
+            self._in_script = True
+            if "src" not in names:
+                self.problems.append(f"<script> without src at {self.getpos()}")
+        if tag == "style":
+            self.problems.append(f"<style> element at {self.getpos()}")
+        if tag == "link" and dict(attrs).get("rel") == "stylesheet":
+            href = dict(attrs).get("href") or ""
+            if not href.startswith("/static/"):
+                self.problems.append(f"stylesheet from elsewhere: {href}")
+        for name in names:
+            if name == "style":
+                self.problems.append(f"style= on <{tag}> at {self.getpos()}")
+            if name.startswith("on"):
+                self.problems.append(f"{name}= on <{tag}> at {self.getpos()}")
+            if name.startswith("hx-on") or name.startswith("data-hx-on"):
+                self.problems.append(f"{name}= on <{tag}> at {self.getpos()}")
+            if name in ("href", "src", "action"):
+                value = (dict(attrs).get(name) or "").strip().lower()
+                if value.startswith("javascript:"):
+                    self.problems.append(f"javascript: URL on <{tag}> at {self.getpos()}")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_script and data.strip():
+            self.problems.append(f"inline script code: {data.strip()[:60]!r}")
+
+
+def inline_code_in(page: str) -> list[str]:
+    finder = InlineCodeFinder()
+    finder.feed(page)
+    finder.close()
+    return finder.problems
+
+
+async def _public_pages(client) -> dict[str, object]:
+    await make_customer("acme")
+    reset_gone = await client.get("/password/reset/not-a-token")
+    return {
+        "login": await client.get("/login"),
+        "login refused": await sign_in(client, "acme_admin", "wrong password here"),
+        "register": await client.get("/register"),
+        "register refused": await post_form(client, "/register", {"email": "nope"}),
+        "forgot": await client.get("/password/forgot"),
+        "forgot sent": await post_form(client, "/password/forgot", {"identifier": "nobody"}),
+        "reset gone": reset_gone,
+        "serial help": await client.get("/help/serial-number"),
+        "404": await client.get("/no/such/page"),
+        "csrf refused": await client.post("/login", data={"username": "x", "password": "y"}),
+    }
+
+
+async def _signed_in_pages(client) -> dict[str, object]:
+    reseller_id = await make_reseller("R1")
+    await make_contract(reseller_id, "1001", "NAS0001", disks=("DISK0001",))
+    await make_contract(reseller_id, "1002", "NAS0002")
+    await make_customer("beta", serial="NAS0001")
+    await sign_in(client, "beta_admin")
+    return {
+        "contracts": await client.get("/contracts"),
+        "contract": await client.get("/contracts/1001"),
+        "activate": await client.get("/contracts/activate"),
+        "activate refused": await post_form(client, "/contracts/activate", {"serial": "NOPE"}),
+        "signed-in 404": await client.get("/contracts/9999"),
+        "search partial": await client.get("/contracts", params={"q": "1001"},
+                                           headers={"HX-Request": "true", "HX-Target": "contract-results"}),
+    }
+
+
+async def test_every_public_page_carries_the_security_headers(client):
+    pages = await _public_pages(client)
+    for name, response in pages.items():
+        assert response.status_code in (200, 403, 404, 410, 422), name
+    problems = {name: header_problems(response) for name, response in pages.items()}
+    assert {name: found for name, found in problems.items() if found} == {}
+
+
+async def test_every_signed_in_page_carries_the_security_headers(client):
+    pages = await _signed_in_pages(client)
+    for name, response in pages.items():
+        assert response.status_code in (200, 404, 422), (name, response.status_code)
+    problems = {name: header_problems(response) for name, response in pages.items()}
+    assert {name: found for name, found in problems.items() if found} == {}
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/no/such/page", 404),
+    ("POST", "/healthz", 405),
+    ("POST", "/login", 403),  # no CSRF token
+])
+async def test_pages_refused_before_any_route_runs_carry_the_security_headers_too(
+    client, method, path, status
+):
+    await client.get("/login")
+    response = await client.request(method, path, data={"username": "x"})
+    assert response.status_code == status
+    assert header_problems(response) == []
+
+
+async def test_static_files_are_nosniff_too(client):
+    response = await client.get("/static/css/app.css")
+    assert response.status_code == 200
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+async def test_no_rendered_public_page_has_inline_script_or_style(client):
+    for name, response in (await _public_pages(client)).items():
+        assert inline_code_in(response.text) == [], name
+
+
+async def test_no_rendered_signed_in_page_has_inline_script_or_style(client):
+    for name, response in (await _signed_in_pages(client)).items():
+        assert inline_code_in(response.text) == [], name
+
+
+def test_no_template_source_has_inline_script_or_style():
+    """Catches the templates no test renders yet."""
+    found = {str(path.relative_to(TEMPLATES)): inline_code_in(path.read_text(encoding="utf-8"))
+             for path in sorted(TEMPLATES.rglob("*.html"))}
+    assert found
+    assert {name: problems for name, problems in found.items() if problems} == {}
+
+
+# --- errors and tenancy --------------------------------------------------------------------------
+
+
+async def test_an_unknown_url_gives_the_404_page(client):
+    response = await client.get("/nothing/here")
+    assert response.status_code == 404
+    text = text_of(response.text)
+    assert "Page introuvable" in text
+    assert "Retour à l'accueil" in text
+    assert_secure_html(response)
+
+
+async def test_an_unknown_url_keeps_the_menu_for_a_signed_in_user(client):
+    await make_customer("acme")
+    await sign_in(client, "acme_admin")
+    response = await client.get("/nothing/here")
+    assert response.status_code == 404
+    assert "Page introuvable" in text_of(response.text)
+    assert "Mes contrats" in text_of(response.text)
+
+
+async def test_a_reseller_user_visiting_mes_contrats_gets_404(client):
+    reseller_id = await make_reseller("R1", agent="agent_r1")
+    await make_contract(reseller_id, "1001", "NAS0001")
+    await make_customer("acme", serial="NAS0001")
+    assert (await sign_in(client, "agent_r1")).status_code == 303
+    for path in ("/contracts", "/contracts/1001", "/contracts/activate"):
+        response = await client.get(path)
+        assert response.status_code == 404, path
+        assert "Page introuvable" in text_of(response.text)
+        assert "1001" not in text_of(response.text).replace(path, "")
