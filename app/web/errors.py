@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import asyncpg
 from litestar import Request, Response, get
+from litestar.params import FromPath
 from litestar.exceptions import (
     HTTPException,
     NotAuthorizedException,
@@ -97,7 +98,7 @@ def server_error(request: Request, exc: Exception) -> Response:
 
 
 @get("/{path:path}", name="not_found", include_in_schema=False)
-async def unknown_page(path: str) -> None:
+async def unknown_page(path: FromPath[str]) -> None:
     """Any other URL: a matched route, so the session is read and a signed-in user keeps the menu."""
     raise NotFound()
 
