@@ -55,6 +55,7 @@ def create_app() -> Litestar:
     from app.contracts.controllers import ActivationController, ContractController, serial_help
     from app.incidents.controllers import IncidentController
     from app.notifications.controllers import NotificationController
+    from app.reseller import routes as reseller_routes
     from app.settings.controllers import AddressesController, SettingsController, UsersController
     from app.incidents.wizard_controllers import WizardController, declare, start_declaration
     from app.web.auth import SessionMiddleware
@@ -76,6 +77,7 @@ def create_app() -> Litestar:
             declare,
             start_declaration,
             NotificationController,
+            *reseller_routes(),
             SettingsController,
             UsersController,
             AddressesController,

@@ -77,3 +77,10 @@ def reseller(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     signed_in(connection, handler)
     if not current_user(connection).is_reseller:  # type: ignore[union-attr]
         raise NotFoundException()
+
+
+def reseller_admin(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """A reseller administrator; an agent of the reseller is refused with 403."""
+    reseller(connection, handler)
+    if not current_user(connection).is_admin:  # type: ignore[union-attr]
+        raise PermissionDeniedException("Réservé aux administrateurs du revendeur.")

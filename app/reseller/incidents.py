@@ -1,0 +1,5 @@
+"""Reseller view: incidents (being built; see docs/ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+ROUTES: list = []
