@@ -149,13 +149,17 @@ async def load_incident(number: str, *, company_id: int | None = None, reseller_
         reseller={k[2:]: v for k, v in row.items() if k.startswith("r_")},
         articles=articles,
         delivery={k.removeprefix("delivery_"): v for k, v in row.items() if k.startswith("delivery_")},
-        attachments=await incident_attachments(row["id"]),
+        attachments=await incident_attachments(row["id"], for_customer=company_id is not None),
         created_by_name=row["created_by_name"],
     )
 
 
-async def incident_attachments(incident_id: int) -> list[dict]:
-    """Every file of the incident, deleted ones included (their row tells who deleted them)."""
+async def incident_attachments(incident_id: int, *, for_customer: bool = False) -> list[dict]:
+    """Every file of the incident, deleted ones included (their row tells who deleted them).
+
+    A customer does not see the files a reseller user has uploaded for a reply not sent yet.
+    """
+    visible = " AND (f.message IS NOT NULL OR u.company IS NOT NULL)" if for_customer else ""
     return await Attachment.raw(
         """SELECT f.id, f.original_name, f.content_type, f.size, f.uploaded_at, f.uploaded_by, f.deleted_at,
                   f.message, coalesce(u.first_name || ' ' || u.last_name, '') AS uploaded_by_name,
@@ -163,7 +167,7 @@ async def incident_attachments(incident_id: int) -> list[dict]:
            FROM attachment f
            LEFT JOIN app_user u ON u.id = f.uploaded_by
            LEFT JOIN app_user d ON d.id = f.deleted_by
-           WHERE f.incident = {} ORDER BY f.uploaded_at, f.id""",
+           WHERE f.incident = {}""" + visible + " ORDER BY f.uploaded_at, f.id",
         incident_id,
     )
 

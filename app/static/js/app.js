@@ -178,3 +178,11 @@ document.addEventListener("click", (event) => {
 document.addEventListener("keydown", (event) => {
   if (event.key === "Escape") closeNotificationPanel();
 });
+
+// A notification arriving on the stream tells the page, so lists that show live data (the
+// reseller's queue) refresh themselves: hx-trigger="notification-arrived from:body".
+document.addEventListener("htmx:sseMessage", (event) => {
+  if (event.detail && event.detail.type === "notification") {
+    document.body.dispatchEvent(new CustomEvent("notification-arrived"));
+  }
+});

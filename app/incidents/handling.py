@@ -1,0 +1,203 @@
+"""Incidents as the reseller handles them: the queue, replies, internal notes, status, assignment.
+
+Tenancy: every function takes the reseller; an incident on another reseller's contract is
+NotFound. Every public reply and status change notifies every active user of the customer
+company in the same transaction; internal notes notify no customer, ever.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from app import audit
+from app.accounts.sessions import CurrentUser
+from app.contracts.serials import normalise_serial
+from app.db.tables import Attachment, Incident, Message, Notification, User
+from app.errors import Forbidden, NotFound, ValidationFailed
+from app.incidents.services import change_status
+from app.incidents.statuses import OPEN_STATUSES, STATUS_LABELS, STATUS_SENTENCES, TRANSITIONS, can_move
+from app.notifications.channel import notifications_read, publish
+from app.notifications.services import company_users, notify
+from app.pagination import Page, page_bounds
+from app.validation import Validator
+
+QUEUE_STATUS_FILTERS = {"open": "Ouverts", **{k: v for k, v in STATUS_LABELS.items() if k != "draft"}}
+ASSIGNEE_FILTERS = {"mine": "Mes incidents", "unassigned": "Non assignés"}
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    number: str
+    title: str
+    status: str
+    company_name: str
+    product_reference: str
+    nas_serial: str
+    assignee_name: str
+    last_activity_at: datetime
+    unread: bool
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def queue(user: CurrentUser, *, query: str = "", status: str = "", assignee: str = "",
+                page: int = 1) -> Page[QueueRow]:
+    """Every incident on the reseller's contracts, last activity first, filtered and searched."""
+    number, limit, offset = page_bounds(page)
+    where = "c.reseller = {} AND i.status <> 'draft'"
+    args: list[object] = [user.reseller_id]
+    if status == "open":
+        where += " AND i.status = ANY({})"
+        args.append(list(OPEN_STATUSES))
+    elif status in QUEUE_STATUS_FILTERS:
+        where += " AND i.status = {}"
+        args.append(status)
+    if assignee == "mine":
+        where += " AND i.assignee = {}"
+        args.append(user.id)
+    elif assignee == "unassigned":
+        where += " AND i.assignee IS NULL"
+    query = query.strip()[:100]
+    if query:
+        where += """ AND (i.number LIKE {} OR co.name ILIKE {} OR i.title ILIKE {}
+                     OR EXISTS (SELECT 1 FROM article s WHERE s.contract = c.id AND s.serial_number LIKE {}))"""
+        args += [_like(query.replace(" ", "")), _like(query), _like(query), _like(normalise_serial(query))]
+    joins = "FROM incident i JOIN contract c ON c.id = i.contract JOIN company co ON co.id = i.company"
+    total = (await Incident.raw(f"SELECT count(*) AS n {joins} WHERE {where}", *args))[0]["n"]
+    rows = await Incident.raw(
+        f"""SELECT i.number, i.title, i.status, co.name AS company_name, c.product_reference,
+                   coalesce(a.serial_number, '') AS nas_serial, i.last_activity_at,
+                   coalesce(u.first_name || ' ' || u.last_name, '') AS assignee_name,
+                   EXISTS (SELECT 1 FROM notification n WHERE n.recipient = {{}} AND n.incident = i.id
+                           AND n.read_at IS NULL) AS unread
+            {joins}
+            LEFT JOIN article a ON a.contract = c.id AND a.kind = 'nas'
+            LEFT JOIN app_user u ON u.id = i.assignee
+            WHERE {where}
+            ORDER BY i.last_activity_at DESC, i.id DESC
+            LIMIT {{}} OFFSET {{}}""",
+        user.id, *args, limit, offset,
+    )
+    return Page([QueueRow(**row) for row in rows], number, total)
+
+
+async def staff(reseller_id: int) -> list[dict]:
+    """Who an incident can be assigned to: the reseller's active users."""
+    return await User.raw(
+        """SELECT id, first_name, last_name FROM app_user WHERE reseller = {} AND is_active
+           ORDER BY lower(last_name), lower(first_name)""",
+        reseller_id,
+    )
+
+
+async def _lock(user: CurrentUser, number: str) -> dict:
+    rows = await Incident.raw(
+        """SELECT i.id, i.status, i.company, i.assignee FROM incident i JOIN contract c ON c.id = i.contract
+           WHERE i.number = {} AND c.reseller = {} AND i.status <> 'draft' FOR UPDATE OF i""",
+        number, user.reseller_id,
+    )
+    if not rows:
+        raise NotFound()
+    return rows[0]
+
+
+def _body(values_body: str) -> str:
+    v = Validator({"body": values_body})
+    text = v.text("body", max_length=10000)
+    v.check()
+    return text
+
+
+async def reply(user: CurrentUser, number: str, body: str, *, attachment_ids: list[int] = (),
+                ip: str = "") -> int:
+    """Votre réponse: a public message; the customer company is notified. A new incident is taken in hand."""
+    text = _body(body)
+    async with Incident._meta.db.transaction():
+        incident = await _lock(user, number)
+        if incident["status"] == "closed":
+            raise Forbidden("Cet incident est clos : il n'accepte plus de message.")
+        now = datetime.now(timezone.utc)
+        message_id = (await Message.insert(Message(
+            incident=incident["id"], author=user.id, body=text, visibility="public", created_at=now,
+        )).returning(Message.id))[0]["id"]
+        if attachment_ids:
+            await Attachment.update({Attachment.message: message_id}).where(
+                (Attachment.incident == incident["id"]) & (Attachment.uploaded_by == user.id)
+                & Attachment.message.is_null() & Attachment.id.is_in(list(attachment_ids)))
+        if incident["status"] == "new":
+            await change_status(incident["id"], "new", "in_progress", user.id)
+        else:
+            await Incident.update({Incident.last_activity_at: now, Incident.updated_at: now}).where(
+                Incident.id == incident["id"])
+        await notify(await company_users(incident["company"]), kind="new_message",
+                     title=f"[Nouveau message] Incident n. {number}", body=text[:200], incident_id=incident["id"])
+        await audit.record("incident_reply", actor_id=user.id, object_type="incident", object_id=number, ip=ip)
+    return message_id
+
+
+async def add_note(user: CurrentUser, number: str, body: str) -> int:
+    """Note interne: seen by the reseller's users only; notifies no customer."""
+    text = _body(body)
+    async with Incident._meta.db.transaction():
+        incident = await _lock(user, number)
+        rows = await Message.insert(Message(incident=incident["id"], author=user.id, body=text,
+                                            visibility="internal")).returning(Message.id)
+    return rows[0]["id"]
+
+
+async def set_status(user: CurrentUser, number: str, to_status: str, *, ip: str = "") -> None:
+    """Statut: only the moves of the workflow; the customer company hears of it."""
+    async with Incident._meta.db.transaction():
+        incident = await _lock(user, number)
+        if to_status == incident["status"]:
+            return
+        if not can_move(incident["status"], to_status):
+            allowed = ", ".join(STATUS_LABELS[s] for s in TRANSITIONS.get(incident["status"], ())) or "aucun"
+            raise ValidationFailed({"status": f"Depuis « {STATUS_LABELS[incident['status']]} », "
+                                              f"statuts possibles : {allowed}."})
+        await change_status(incident["id"], incident["status"], to_status, user.id)
+        await notify(await company_users(incident["company"]), kind="new_status",
+                     title=f"[Nouveau statut] Incident n. {number}", body=STATUS_SENTENCES[to_status],
+                     incident_id=incident["id"])
+        await audit.record("incident_status", actor_id=user.id, object_type="incident", object_id=number,
+                           ip=ip, to=to_status)
+
+
+async def assign(user: CurrentUser, number: str, assignee_id: int | None) -> None:
+    """Assigné à: one of the reseller's active users, or nobody."""
+    async with Incident._meta.db.transaction():
+        incident = await _lock(user, number)
+        if assignee_id is not None and assignee_id not in {s["id"] for s in await staff(user.reseller_id)}:
+            raise ValidationFailed({"assignee": "Choisissez un membre actif de votre équipe."})
+        await Incident.update({Incident.assignee: assignee_id, Incident.updated_at: datetime.now(timezone.utc)}).where(
+            Incident.id == incident["id"])
+
+
+async def mark_incident_read(user: CurrentUser, incident_id: int) -> None:
+    """Opening an incident reads its notifications: the queue's unread marker goes."""
+    updated = await Notification.update({Notification.read_at: datetime.now(timezone.utc)}).where(
+        (Notification.recipient == user.id) & (Notification.incident == incident_id)
+        & Notification.read_at.is_null()).returning(Notification.id)
+    if updated:
+        await publish([notifications_read(user.id)])
+
+
+async def handling_facts(incident_id: int) -> dict:
+    """What the reseller's incident page shows beside the customer's tabs: assignee and customer."""
+    rows = await Incident.raw(
+        """SELECT i.assignee, co.name, co.street, co.complement, co.postal_code, co.city, co.country, co.email,
+                  co.phone, coalesce(u.first_name || ' ' || u.last_name, '') AS declared_by,
+                  coalesce(u.email, '') AS declared_by_email, coalesce(u.phone, '') AS declared_by_phone
+           FROM incident i JOIN company co ON co.id = i.company LEFT JOIN app_user u ON u.id = i.created_by
+           WHERE i.id = {}""",
+        incident_id,
+    )
+    customer = dict(rows[0])
+    return {"assignee_id": customer.pop("assignee"), "customer": customer}
