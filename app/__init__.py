@@ -62,6 +62,7 @@ def create_app() -> Litestar:
     from app.web.errors import EXCEPTION_HANDLERS, unknown_page
     from app.web.health import healthz
     from app.config import settings
+    from app.maintenance import maintenance_task
     from app.web.security import security_headers
 
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO,
@@ -98,7 +99,7 @@ def create_app() -> Litestar:
         ),
         template_config=TemplateConfig(instance=_template_engine()),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        lifespan=[_database],
+        lifespan=[_database, maintenance_task],
         plugins=[CLIPlugin()],
         openapi_config=None,
         debug=settings.debug,
