@@ -186,3 +186,7 @@ document.addEventListener("htmx:sseMessage", (event) => {
     document.body.dispatchEvent(new CustomEvent("notification-arrived"));
   }
 });
+
+// Whether the live channel is up, readable by styles and by the browser tests.
+document.addEventListener("htmx:sseOpen", () => { document.documentElement.dataset.live = "on"; });
+document.addEventListener("htmx:sseError", () => { document.documentElement.dataset.live = "off"; });
