@@ -49,8 +49,9 @@ class Settings:
     session_idle_minutes: int = 120
     session_absolute_hours: int = 24
     remember_me_days: int = 30
-    login_attempts: int = 10
-    login_window_minutes: int = 15
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65536
+    argon2_parallelism: int = 4
 
 
 def load_settings() -> Settings:
@@ -69,6 +70,10 @@ def load_settings() -> Settings:
         outbox_dir=Path(os.environ.get("OUTBOX_DIR", var_dir / "outbox")),
         attachments_dir=Path(os.environ.get("ATTACHMENTS_DIR", var_dir / "attachments")),
         debug=_flag("DEBUG"),
+        # argon2id cost; the defaults are RFC 9106's low-memory profile (argon2-cffi's own).
+        argon2_time_cost=int(os.environ.get("ARGON2_TIME_COST", 3)),
+        argon2_memory_kib=int(os.environ.get("ARGON2_MEMORY_KIB", 65536)),
+        argon2_parallelism=int(os.environ.get("ARGON2_PARALLELISM", 4)),
     )
 
 

@@ -46,6 +46,11 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["VAR_DIR"] = str(scratch / "var")
     os.environ["SECRET_KEY"] = "test-secret-key-not-for-production"
     os.environ["BASE_URL"] = "http://testserver"
+    # A cheap argon2id profile: tests hash and verify hundreds of passwords; production keeps the
+    # RFC 9106 default (ARGON2_* unset). The live servers inherit it.
+    os.environ.setdefault("ARGON2_TIME_COST", "1")
+    os.environ.setdefault("ARGON2_MEMORY_KIB", "1024")
+    os.environ.setdefault("ARGON2_PARALLELISM", "1")
     os.environ.pop("SMTP_URL", None)
     if url := os.environ.get("TEST_DATABASE_URL"):
         os.environ["DATABASE_URL"] = url

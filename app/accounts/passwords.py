@@ -9,9 +9,17 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from app.config import settings
+
 MIN_LENGTH = 10
 MAX_LENGTH = 128
-_hasher = PasswordHasher()  # argon2id with the library's RFC 9106 low-memory profile
+# argon2id; the cost comes from the settings (RFC 9106's low-memory profile unless told otherwise).
+# A hash made with other parameters still verifies, and needs_rehash() tells when to redo it.
+_hasher = PasswordHasher(
+    time_cost=settings.argon2_time_cost,
+    memory_cost=settings.argon2_memory_kib,
+    parallelism=settings.argon2_parallelism,
+)
 # Verified against when the username is unknown, so that timing does not reveal which accounts exist.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-but-costs-the-same")
 

@@ -11,7 +11,7 @@ from piccolo.columns.combination import WhereRaw
 
 from app import audit, mail
 from app.accounts import ratelimit
-from app.accounts.passwords import hash_password, password_problem, verify_password
+from app.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
 from app.accounts.sessions import close_all_sessions
 from app.accounts.tokens import new_token, token_hash
 from app.config import settings
@@ -47,7 +47,10 @@ async def authenticate(username: str, password: str, *, ip: str) -> int:
             await ratelimit.hit(ratelimit.SIGN_IN_PER_USERNAME, username)
         await audit.record("sign_in_failed", ip=ip, username=username[:150])
         raise SignInRefused(BAD_CREDENTIALS)
-    await User.update({User.last_login_at: _now()}).where(User.id == user.id)
+    changes = {User.last_login_at: _now()}
+    if needs_rehash(user.password_hash):  # the cost settings changed: upgrade the stored hash
+        changes[User.password_hash] = hash_password(password)
+    await User.update(changes).where(User.id == user.id)
     await audit.record("sign_in", actor_id=user.id, ip=ip)
     return user.id
 

@@ -122,6 +122,10 @@ class WizardController(Controller):
         draft = await wizard.load_draft(user, draft_id)
         form = await request.form()
         upload = form.get("file")
+        if isinstance(form.get("description"), str):
+            # Without JavaScript the whole step form came along: keep what was typed.
+            await wizard.save_description(user, draft, {"description": form.get("description")}, judge=False)
+            draft = await wizard.load_draft(user, draft_id)
         try:
             if not isinstance(upload, UploadFile) or not upload.filename:
                 raise ValidationFailed({"file": "Choisissez un fichier à ajouter."})
@@ -129,7 +133,7 @@ class WizardController(Controller):
         except ValidationFailed as refused:
             if request.headers.get("hx-request") == "true":
                 return fragment("incidents/partials/_upload_error.html",
-                              {"message": refused.errors["file"]}, status_code=422)
+                                {"message": refused.errors["file"]}, status_code=422)
             return await render_step(request, draft, "description", status_code=422,
                                      errors={"file": refused.errors["file"]})
         finally:

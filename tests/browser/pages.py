@@ -284,7 +284,8 @@ class ContractDetailPage(SignedInScreen):
         self.resume_link = page.get_by_role("link", name="Reprendre ma déclaration", exact=True)
         self.articles_heading = page.get_by_role("heading", name="Articles", exact=True)
         self.articles = page.locator("ul.articles > li")
-        self.activated = page.get_by_role("status").filter(has_text="est maintenant dans votre espace")
+        self.activated = page.get_by_role("status").filter(
+            has_text="est maintenant dans votre espace")
         self.extensions = page.get_by_role("region", name="Extensions disponibles")
         self.quote_sent = self.extensions.get_by_role("status")
         self.quotes_table = self.extensions.get_by_role("table")
@@ -428,7 +429,8 @@ class WizardPage(SignedInScreen):
         return self.articles.get_by_role("checkbox", name=re.compile(re.escape(serial)))
 
     def address(self, address_label: str) -> Locator:
-        return self.addresses.get_by_role("radio", name=re.compile(rf"^{re.escape(address_label)}\b"))
+        name = re.compile(rf"^{re.escape(address_label)}\b")
+        return self.addresses.get_by_role("radio", name=name)
 
     def new_address_field(self, text: str) -> Locator:
         return self.new_address.get_by_label(label(text))
@@ -462,7 +464,8 @@ class IncidentPage(SignedInScreen):
         self.path = f"/incidents/{number}"
         self.title = title
         self.breadcrumb = page.get_by_role("navigation", name="Fil d'Ariane")
-        self.declared = page.get_by_role("status").filter(has_text="a été transmise à votre revendeur")
+        self.declared = page.get_by_role("status").filter(
+            has_text="a été transmise à votre revendeur")
         self.tabs = page.get_by_role("navigation", name="Sections de l'incident")
         self.current_tab = self.tabs.locator('[aria-current="page"]')
         # Ma déclaration: its files

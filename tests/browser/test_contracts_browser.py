@@ -62,6 +62,18 @@ async def _three_contracts() -> tuple[int, Customer]:
     return reseller_id, customer
 
 
+async def _many_contracts(count: int) -> None:
+    """acme holds `count` contracts, 3000, 3001…, imported in one file as a reseller does."""
+    reseller_id = await make_reseller("R1")
+    numbers = [str(3000 + n) for n in range(count)]
+    starts, ends = date.today() - timedelta(days=30), date.today() + timedelta(days=700)
+    await import_contracts(HEADER + "".join(
+        f"{n},TS-131K-1TIW,{starts},{ends},nas,NAS TS-131K,TS-131K,SN{n},\n" for n in numbers
+    ), reseller_id)
+    customer = await make_customer("acme")
+    await _claim(customer, *(f"SN{n}" for n in numbers))
+
+
 async def _offer(reseller_id: int, code: str = "EXT-2Y",
                  references: tuple[str, ...] = ("TS-131K-1TIW",)) -> int:
     rows = await ExtensionOffer.insert(ExtensionOffer(
@@ -175,7 +187,8 @@ async def test_search_as_you_type_narrows_the_list_and_pushes_the_query(page):
     await expect(page).to_have_url(re.compile(r"/contracts\?q=disk0001$"))
 
     await contracts.search.fill("ZZZ-NOTHING")
-    await expect(contracts.no_match).to_contain_text("Aucun contrat ne correspond à « ZZZ-NOTHING »")
+    await expect(contracts.no_match).to_contain_text(
+        "Aucun contrat ne correspond à « ZZZ-NOTHING »")
     await expect(contracts.table).to_have_count(0)
 
     await contracts.search.fill("")
@@ -194,14 +207,7 @@ async def test_search_as_you_type_narrows_the_list_and_pushes_the_query(page):
 
 
 async def test_the_list_pages_by_25_with_precedent_and_suivant(page):
-    reseller_id = await make_reseller("R1")
-    numbers = [str(3000 + n) for n in range(27)]
-    starts, ends = date.today() - timedelta(days=30), date.today() + timedelta(days=700)
-    await import_contracts(HEADER + "".join(
-        f"{n},TS-131K-1TIW,{starts},{ends},nas,NAS TS-131K,TS-131K,SN{n},\n" for n in numbers
-    ), reseller_id)
-    customer = await make_customer("acme")
-    await _claim(customer, *(f"SN{n}" for n in numbers))
+    await _many_contracts(27)
     contracts = await _sign_in(page)
     await expect(contracts.body_rows).to_have_count(25)
     await expect(contracts.pager).to_contain_text("1–25 sur 27")
@@ -250,7 +256,8 @@ async def test_activation_dialog_refuses_an_unknown_serial_inside_then_activates
 
     await expect(dialog.error).to_contain_text(UNKNOWN_SERIAL)
     await expect(dialog.serial).to_have_attribute("aria-invalid", "true")
-    await expect(dialog.serial).to_have_accessible_description(re.compile(re.escape(UNKNOWN_SERIAL)))
+    await expect(dialog.serial).to_have_accessible_description(
+        re.compile(re.escape(UNKNOWN_SERIAL)))
     await expect(dialog.serial).to_have_value("NOPE-12345")
     await expect(dialog.help_link).to_have_attribute("href", "/help/serial-number")
     assert await dialog.is_modal()
@@ -262,7 +269,8 @@ async def test_activation_dialog_refuses_an_unknown_serial_inside_then_activates
     detail = ContractDetailPage(page, "2001")
     await detail.expect_shown()
     await expect(page).to_have_url(re.compile(r"/contracts/2001\?activated=1$"))
-    await expect(detail.activated).to_have_text("Le contrat n°2001 est maintenant dans votre espace.")
+    await expect(detail.activated).to_have_text(
+        "Le contrat n°2001 est maintenant dans votre espace.")
     await expect(dialog.dialog).to_have_count(0)
     await expect_same_document(page)
     await expect_one_layout(page)
@@ -385,7 +393,8 @@ async def test_expired_contract_says_why_declaring_is_refused(page):
 
     await expect(detail.declare_refused).to_be_disabled()
     await expect(detail.declare_refused).to_have_accessible_description(
-        re.compile(r"n'est plus protégé depuis le .*il n'est plus possible de déclarer un incident")
+        re.compile(r"n'est plus protégé depuis le .*"
+                   r"il n'est plus possible de déclarer un incident")
     )
     await expect(detail.declare_link).to_have_count(0)
 
@@ -405,13 +414,7 @@ async def _list_without_match(page: Page) -> None:
 
 
 async def _list_paged(page: Page) -> None:
-    reseller_id = await make_reseller("R1")
-    starts, ends = date.today() - timedelta(days=30), date.today() + timedelta(days=700)
-    await import_contracts(HEADER + "".join(
-        f"{n},TS-131K-1TIW,{starts},{ends},nas,NAS TS-131K,TS-131K,SN{n},\n" for n in range(3000, 3027)
-    ), reseller_id)
-    customer = await make_customer("acme")
-    await _claim(customer, *(f"SN{n}" for n in range(3000, 3027)))
+    await _many_contracts(27)
     contracts = await _sign_in(page)
     await contracts.next_page.click()
     await expect(page).to_have_url(re.compile(r"page=2$"))

@@ -34,6 +34,11 @@ from tests.support import DEFAULT_PASSWORD, post_form, sign_in
 TOO_BIG = "Le fichier dépasse la taille maximale de 20 Mo."
 LOG = "2024-05-02 03:12:44 kernel: ata1: SATA link down\n" * 40
 TITLE = "Le NAS ne démarre plus"
+NEW_ADDRESS = {
+    "Intitulé": "Agence de Nantes", "N° et nom de rue": "3 quai de la Fosse", "Ville": "Nantes",
+    "Code postal": "44000", "Pays": "France", "Email": "nantes@example.com",
+    "Téléphone": "02 40 00 00 00",
+}
 DRAFT_STEP = re.compile(r"/incidents/drafts/(\d+)/(\w+)$")
 UPLOAD_URL = re.compile(r"/attachments$")
 
@@ -146,7 +151,8 @@ async def test_wizard_end_to_end_with_a_dropped_file_showing_its_progress(page):
         f"Votre déclaration n° {number} a été transmise à votre revendeur.")
     await expect(incident.current_tab).to_contain_text("Ma déclaration")
     await expect(incident.file("nas.log")).to_be_visible()
-    await expect(incident.file("nas.log").get_by_role("link", name="Télécharger nas.log")).to_be_visible()
+    download = incident.file("nas.log").get_by_role("link", name="Télécharger nas.log")
+    await expect(download).to_be_visible()
     await expect_same_document(page)
     await expect_one_layout(page)
     assert (await Incident.select(Incident.status).where(Incident.number == number).first()) \
@@ -189,7 +195,8 @@ async def test_a_file_over_20_mb_is_refused_beside_the_drop_zone_before_sending(
     await expect(wizard.dropzone.progress("sauvegarde.log")).to_have_count(0)
     await expect(refusal.get_by_role("button", name="Retirer")).to_have_count(0)
     # Announced to a screen reader as well as shown.
-    await expect(refusal.locator("[aria-live], [role=alert], [role=status]")).to_contain_text(TOO_BIG)
+    announced = refusal.locator("[aria-live], [role=alert], [role=status]")
+    await expect(announced).to_contain_text(TOO_BIG)
 
     # A file under the limit still goes, beside the refused one.
     await wizard.dropzone.drop("petit.log", text="ok\n")
@@ -253,13 +260,15 @@ async def test_the_page_title_follows_the_step(page):
     await _customer()
     await _sign_in(page)
     wizard = await _walk_to_description(page)
-    await expect(page).to_have_title(re.compile(r"^Déclarer un incident — Descriptif et fichiers · "))
+    await expect(page).to_have_title(
+        re.compile(r"^Déclarer un incident — Descriptif et fichiers · "))
 
     await wizard.description.fill("Ne démarre plus.")
     await wizard.next_button.click()
 
     await wizard.expect_step("Mon adresse de livraison", _step("address"))
-    await expect(page).to_have_title(re.compile(r"^Déclarer un incident — Mon adresse de livraison · "))
+    await expect(page).to_have_title(
+        re.compile(r"^Déclarer un incident — Mon adresse de livraison · "))
 
 
 async def test_a_refused_step_shows_the_messages_in_place(page):
@@ -277,7 +286,8 @@ async def test_a_refused_step_shows_the_messages_in_place(page):
 
     await expect(wizard.form_alert).to_have_text("2 champs sont à corriger.")
     await expect(wizard.title_field).to_have_attribute("aria-invalid", "true")
-    await expect(wizard.articles).to_have_accessible_description("Cochez au moins un produit concerné.")
+    await expect(wizard.articles).to_have_accessible_description(
+        "Cochez au moins un produit concerné.")
     await expect(page).to_have_url(_step("declaration"))
     await expect_same_document(page)
 
@@ -336,9 +346,7 @@ async def test_wizard_without_javascript_end_to_end(page_without_js):
     await expect(wizard.new_address).to_be_hidden()
     await wizard.new_address_choice.check()
     await expect(wizard.new_address).to_be_visible()  # CSS alone shows the fields
-    for field, value in (("Intitulé", "Agence de Nantes"), ("N° et nom de rue", "3 quai de la Fosse"),
-                         ("Ville", "Nantes"), ("Code postal", "44000"), ("Pays", "France"),
-                         ("Email", "nantes@example.com"), ("Téléphone", "02 40 00 00 00")):
+    for field, value in NEW_ADDRESS.items():
         await wizard.new_address_field(field).fill(value)
     await wizard.next_button.click()
 
@@ -477,7 +485,8 @@ async def test_reply_in_messagerie_with_a_file(page, client):
     await expect_same_document(page)
     rows = await Message.select(Message.id, Message.body)
     assert [r["body"] for r in rows] == ["Voici le rapport SMART du disque."]
-    joined = await Attachment.select(Attachment.original_name).where(Attachment.message == rows[0]["id"])
+    joined = await Attachment.select(Attachment.original_name).where(
+        Attachment.message == rows[0]["id"])
     assert joined == [{"original_name": "smart.txt"}]
 
 
@@ -486,10 +495,15 @@ async def test_reply_with_a_dropped_file_over_20_mb_is_refused_in_the_browser(pa
     await _sign_in(page)
     incident = IncidentPage(page, number, TITLE)
     await page.goto(incident.tab_path("messages"))
+    uploads: list[str] = []
+    page.on("request", lambda request: uploads.append(request.url)
+            if request.method == "POST" and UPLOAD_URL.search(request.url) else None)
 
     await incident.dropzone.drop("disque.img.log", size=21 * 1024 * 1024)
 
     await expect(incident.dropzone.row("disque.img.log")).to_contain_text(TOO_BIG)
+    await expect(incident.dropzone.remove_button("disque.img.log")).to_have_count(0)
+    assert uploads == []
     assert await Attachment.count() == 0
 
 
@@ -505,7 +519,8 @@ async def _draft_at(page: Page, client, step: str) -> None:
     if steps.index(step) > 0:
         ids = await article_ids("1001")
         await post_form(client, f"/incidents/drafts/{draft}/declaration", [
-            ("title", TITLE), ("nature", "defective"), ("action", "next"), ("articles", str(ids[0]))])
+            ("title", TITLE), ("nature", "defective"), ("action", "next"),
+            ("articles", str(ids[0]))])
     if steps.index(step) > 1:
         await post_form(client, f"/incidents/drafts/{draft}/description",
                         {"description": "LED rouge.", "action": "next"})

@@ -11,15 +11,25 @@ function csrfToken() {
   }
 }
 
-// After htmx swaps in a page part, move focus to its main heading so screen readers announce it.
+// A part swapped in as a new page (its URL pushed) names itself: the server sends its title.
+document.addEventListener("page-title", (event) => {
+  if (event.detail && event.detail.value) document.title = event.detail.value;
+});
+
+// After htmx swaps in a page part, move focus where a keyboard or screen-reader user expects it:
+// the first refused field, else the part's main heading. An outerHTML swap has replaced the
+// target by then, so it is found again by its id; focus already inside the part stays put
+// (htmx restores it to an element with the same id, a tab link for instance).
 document.addEventListener("htmx:afterSettle", (event) => {
-  const target = event.detail && event.detail.target;
+  let target = event.detail && event.detail.target;
   if (!target || target === document.body || target.id === "dialog-slot") return;
-  const heading = target.querySelector("h1, h2");
-  if (heading) {
-    heading.setAttribute("tabindex", "-1");
-    heading.focus({ preventScroll: false });
-  }
+  if (!target.isConnected && target.id) target = document.getElementById(target.id);
+  if (!target || !target.isConnected) return;
+  if (target.contains(document.activeElement) && document.activeElement !== target) return;
+  const focusable = target.querySelector("[aria-invalid=true]") || target.querySelector("h1, h2");
+  if (!focusable) return;
+  if (!focusable.matches("input, select, textarea, button, a[href]")) focusable.setAttribute("tabindex", "-1");
+  focusable.focus({ preventScroll: false });
 });
 
 // A dialog swapped into #dialog-slot (Activer mon contrat...) opens as a modal; Escape or the
