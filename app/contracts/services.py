@@ -188,9 +188,11 @@ async def contract_detail(company_id: int, number: str) -> ContractDetail:
         OfferView(row["id"], row["code"], row["label"], row["duration_months"])
         for row in await ExtensionOffer.raw(
             """SELECT id, code, label, duration_months FROM extension_offer
-               WHERE reseller = {} AND is_active AND product_references ?| {}
+               WHERE reseller = {} AND is_active
+                 AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(product_references) AS r
+                             WHERE upper(r) = ANY({}))
                ORDER BY duration_months, code""",
-            contract["reseller"], sorted(references),
+            contract["reseller"], sorted(r.upper() for r in references),
         )
     ]
     quotes = [

@@ -102,24 +102,7 @@ class IncidentController(Controller):
         """A file for the next message (Messagerie drop zone); it joins the message when sent."""
         user = current_user(request)
         incident = await services.load_incident(number, company_id=user.company_id)
-        if incident.is_closed:
-            return fragment("incidents/partials/_upload_error.html",
-                          {"message": "Cet incident est clos : il n'accepte plus de fichier."}, status_code=403)
-        form = await request.form()
-        upload = form.get("file")
-        try:
-            if not isinstance(upload, UploadFile) or not upload.filename:
-                raise ValidationFailed({"file": "Choisissez un fichier à ajouter."})
-            attachment_id = await attachments.save_attachment(incident.id, user.id, upload)
-        except ValidationFailed as refused:
-            return fragment("incidents/partials/_upload_error.html",
-                          {"message": refused.errors["file"]}, status_code=422)
-        finally:
-            if isinstance(upload, UploadFile):
-                await upload.close()
-        row = await services.find_attachment(incident.id, attachment_id)
-        return fragment("incidents/partials/_pending_file.html", {"incident": incident, "file": row},
-                      status_code=201)
+        return await upload_for_next_message(request, incident, user.id, base_url=f"/incidents/{number}")
 
     @get("/{number:str}/attachments/{attachment_id:int}", name="incident_download")
     async def download(self, request: Request, number: FromPath[str], attachment_id: FromPath[int]) -> File:
@@ -140,6 +123,29 @@ class IncidentController(Controller):
         if request.headers.get("hx-request") == "true":
             return Response(content=b"", status_code=200)  # the row swaps itself out
         return Redirect(f"/incidents/{number}", status_code=303)
+
+
+async def upload_for_next_message(request: Request, incident: services.IncidentView, user_id: int, *,
+                                  base_url: str) -> Response:
+    """Store one uploaded file on the incident; answer its row (201) or the refusal, for app.js."""
+    if incident.is_closed:
+        return fragment("incidents/partials/_upload_error.html",
+                        {"message": "Cet incident est clos : il n'accepte plus de fichier."}, status_code=403)
+    form = await request.form()
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise ValidationFailed({"file": "Choisissez un fichier à ajouter."})
+        attachment_id = await attachments.save_attachment(incident.id, user_id, upload)
+    except ValidationFailed as refused:
+        return fragment("incidents/partials/_upload_error.html", {"message": refused.errors["file"]},
+                        status_code=422)
+    finally:
+        if isinstance(upload, UploadFile):
+            await upload.close()
+    row = await services.find_attachment(incident.id, attachment_id)
+    return fragment("incidents/partials/_pending_file.html",
+                    {"incident": incident, "file": row, "base_url": base_url}, status_code=201)
 
 
 async def download_response(incident_id: int, attachment_id: int) -> File:

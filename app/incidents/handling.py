@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 from app import audit
 from app.accounts.sessions import CurrentUser
 from app.contracts.serials import normalise_serial
-from app.db.tables import Attachment, Incident, Message, Notification, User
+from app.db.tables import Incident, Notification, User
 from app.errors import Forbidden, NotFound, ValidationFailed
-from app.incidents.services import change_status
+from app.incidents.services import change_status, post_message
 from app.incidents.statuses import OPEN_STATUSES, STATUS_LABELS, STATUS_SENTENCES, TRANSITIONS, can_move
 from app.notifications.channel import notifications_read, publish
 from app.notifications.services import company_users, notify
@@ -124,13 +124,7 @@ async def reply(user: CurrentUser, number: str, body: str, *, attachment_ids: li
         if incident["status"] == "closed":
             raise Forbidden("Cet incident est clos : il n'accepte plus de message.")
         now = datetime.now(timezone.utc)
-        message_id = (await Message.insert(Message(
-            incident=incident["id"], author=user.id, body=text, visibility="public", created_at=now,
-        )).returning(Message.id))[0]["id"]
-        if attachment_ids:
-            await Attachment.update({Attachment.message: message_id}).where(
-                (Attachment.incident == incident["id"]) & (Attachment.uploaded_by == user.id)
-                & Attachment.message.is_null() & Attachment.id.is_in(list(attachment_ids)))
+        message_id = await post_message(incident["id"], user.id, text, attachment_ids=attachment_ids, at=now)
         if incident["status"] == "new":
             await change_status(incident["id"], "new", "in_progress", user.id)
         else:
@@ -147,9 +141,7 @@ async def add_note(user: CurrentUser, number: str, body: str) -> int:
     text = _body(body)
     async with Incident._meta.db.transaction():
         incident = await _lock(user, number)
-        rows = await Message.insert(Message(incident=incident["id"], author=user.id, body=text,
-                                            visibility="internal")).returning(Message.id)
-    return rows[0]["id"]
+        return await post_message(incident["id"], user.id, text, visibility="internal")
 
 
 async def set_status(user: CurrentUser, number: str, to_status: str, *, ip: str = "") -> None:

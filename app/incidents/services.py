@@ -213,6 +213,21 @@ async def change_status(incident_id: int, from_status: str, to_status: str, user
         changed_at=now))
 
 
+async def post_message(incident_id: int, author_id: int, body: str, *, visibility: str = "public",
+                       attachment_ids: list[int] = (), at: datetime | None = None) -> int:
+    """Write a message; the files its author uploaded for it (not yet sent) join it."""
+    message_id = (await Message.insert(Message(
+        incident=incident_id, author=author_id, body=body, visibility=visibility,
+        created_at=at or datetime.now(timezone.utc),
+    )).returning(Message.id))[0]["id"]
+    if attachment_ids:
+        await Attachment.update({Attachment.message: message_id}).where(
+            (Attachment.incident == incident_id) & (Attachment.uploaded_by == author_id)
+            & Attachment.message.is_null() & Attachment.id.is_in(list(attachment_ids))
+        )
+    return message_id
+
+
 async def customer_reply(user: CurrentUser, number: str, body: str, *,
                          attachment_ids: list[int] = (), ip: str = "") -> int:
     """A customer administrator's message; it reopens a resolved (or awaited) incident.
@@ -237,14 +252,7 @@ async def customer_reply(user: CurrentUser, number: str, body: str, *,
         if incident["status"] == "closed":
             raise Forbidden("Cet incident est clos : il n'accepte plus de message.")
         now = datetime.now(timezone.utc)
-        message_id = (await Message.insert(Message(
-            incident=incident["id"], author=user.id, body=text, visibility="public", created_at=now,
-        )).returning(Message.id))[0]["id"]
-        if attachment_ids:
-            await Attachment.update({Attachment.message: message_id}).where(
-                (Attachment.incident == incident["id"]) & (Attachment.uploaded_by == user.id)
-                & Attachment.message.is_null() & Attachment.id.is_in(list(attachment_ids))
-            )
+        message_id = await post_message(incident["id"], user.id, text, attachment_ids=attachment_ids, at=now)
         if incident["status"] in ("resolved", "waiting_customer"):
             await change_status(incident["id"], incident["status"], "in_progress", user.id)
         else:

@@ -58,6 +58,7 @@ class NotificationView:
     read_at: datetime | None
     incident_number: str | None
     contract_number: str | None
+    quote_request_id: int | None = None
 
     @property
     def is_unread(self) -> bool:
@@ -65,7 +66,7 @@ class NotificationView:
 
 
 _VIEW_SQL = """
-SELECT n.id, n.kind, n.title, n.body, n.created_at, n.read_at,
+SELECT n.id, n.kind, n.title, n.body, n.created_at, n.read_at, n.quote_request AS quote_request_id,
        i.number AS incident_number, coalesce(c.number, qc.number) AS contract_number
 FROM notification n
 LEFT JOIN incident i ON i.id = n.incident
@@ -114,7 +115,9 @@ def target_url(view: NotificationView, *, reseller: bool) -> str:
         base = f"/reseller/incidents/{view.incident_number}" if reseller else f"/incidents/{view.incident_number}"
         return base + ("/messages" if view.kind == "new_message" else "")
     if view.contract_number:
-        return "/reseller/quotes" if reseller else f"/contracts/{view.contract_number}#extensions"
+        if reseller:
+            return f"/reseller/quotes/{view.quote_request_id}" if view.quote_request_id else "/reseller/quotes"
+        return f"/contracts/{view.contract_number}#extensions"
     return "/notifications"
 
 

@@ -9,11 +9,11 @@ from litestar.response import File, Redirect, Template
 
 from app.errors import NotFound, ValidationFailed
 from app.incidents import attachments, handling, services
-from app.incidents.controllers import download_response
+from app.incidents.controllers import download_response, upload_for_next_message
 from app.incidents.statuses import STATUS_LABELS, TRANSITIONS
 from app.web.auth import current_user, reseller
 from app.web.forms import client_ip, form_values
-from app.web.rendering import fragment, render
+from app.web.rendering import render
 
 TABS = {
     "declaration": "Déclaration",
@@ -136,25 +136,7 @@ class ResellerIncidentController(Controller):
     async def upload(self, request: Request, number: FromPath[str]) -> Response:
         user = current_user(request)
         incident = await services.load_incident(number, reseller_id=user.reseller_id)
-        if incident.is_closed:
-            return fragment("incidents/partials/_upload_error.html",
-                            {"message": "Cet incident est clos : il n'accepte plus de fichier."}, status_code=403)
-        form = await request.form()
-        upload = form.get("file")
-        try:
-            if not isinstance(upload, UploadFile) or not upload.filename:
-                raise ValidationFailed({"file": "Choisissez un fichier à ajouter."})
-            attachment_id = await attachments.save_attachment(incident.id, user.id, upload)
-        except ValidationFailed as refused:
-            return fragment("incidents/partials/_upload_error.html", {"message": refused.errors["file"]},
-                            status_code=422)
-        finally:
-            if isinstance(upload, UploadFile):
-                await upload.close()
-        row = await services.find_attachment(incident.id, attachment_id)
-        return fragment("incidents/partials/_pending_file.html",
-                        {"incident": incident, "file": row, "base_url": f"/reseller/incidents/{number}"},
-                        status_code=201)
+        return await upload_for_next_message(request, incident, user.id, base_url=f"/reseller/incidents/{number}")
 
     @get("/{number:str}/attachments/{attachment_id:int}", name="reseller_download")
     async def download(self, request: Request, number: FromPath[str], attachment_id: FromPath[int]) -> File:

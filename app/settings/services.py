@@ -10,16 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timezone
 
-from app import audit, mail
+from app import audit
 from app.accounts.passwords import hash_password, password_problem, verify_password
-from app.accounts.services import create_user, issue_token, password_link, username_taken
+from app.accounts.services import username_taken
 from app.accounts.sessions import CurrentUser, close_all_sessions
 from app.db.tables import Company, DeliveryAddress, User
 from app.errors import Forbidden, NotFound, ValidationFailed
+from app.settings import team
 from app.validation import Validator, check_address
 
-ROLE_LABELS = {"admin": "Administrateur", "basic": "Basique"}
-LAST_ADMIN = "Votre société doit garder au moins un administrateur actif."
+ROLE_LABELS = team.COMPANY_ROLES
+LAST_ADMIN = team.COMPANY_LAST_ADMIN
 WRONG_PASSWORD = "Mot de passe actuel incorrect."
 
 
@@ -105,121 +106,38 @@ async def update_company(user: CurrentUser, values: Mapping[str, str]) -> None:
 
 
 # -- Utilisateurs -----------------------------------------------------------------------------
+# The rules are shared with the reseller's Équipe: see app/settings/team.py.
 
 async def list_users(company_id: int) -> list[dict]:
-    return await User.raw(
-        """SELECT u.id, u.first_name, u.last_name, u.username, u.email, u.phone, u.role, u.is_active,
-                  u.password_hash IS NULL AS invited
-           FROM app_user u WHERE u.company = {} ORDER BY u.is_active DESC, lower(u.last_name), lower(u.first_name)""",
-        company_id,
-    )
+    return await team.list_members(team.Organisation("company", company_id))
 
 
 async def company_user(user: CurrentUser, user_id: int) -> dict:
     """A user of the same company; anyone else is NotFound."""
-    row = await User.select(User.id, User.first_name, User.last_name, User.username, User.email, User.phone,
-                            User.role, User.is_active, User.password_hash).where(
-        (User.id == user_id) & (User.company == user.company_id)).first()
-    if row is None:
-        raise NotFound()
-    row["invited"] = row.pop("password_hash") is None
-    return row
-
-
-def _check_user_fields(values: Mapping[str, str]) -> tuple[Validator, dict]:
-    v = Validator(values)
-    fields = {
-        "first_name": v.text("first_name", max_length=100),
-        "last_name": v.text("last_name", max_length=100),
-        "email": v.email("email"),
-        "phone": v.phone("phone", required=False),
-        "username": v.username("username"),
-        "role": v.raw("role"),
-    }
-    if fields["role"] not in ROLE_LABELS:
-        v.fail("role", "Choisissez Administrateur ou Basique.")
-    return v, fields
-
-
-async def _send_invitation(admin: CurrentUser, user_id: int) -> None:
-    target = await User.select(User.first_name, User.email, User.username).where(User.id == user_id).first()
-    token = await issue_token(user_id, "invitation")
-    name = await Company.select(Company.name).where(Company.id == admin.company_id).first()
-    await mail.send_mail(
-        target["email"],
-        "Votre accès au portail des contrats de service",
-        f"Bonjour {target['first_name']},\n\n"
-        f"{admin.display_name} vous a créé un accès au portail des contrats de service de "
-        f"{name['name']}, avec l'identifiant « {target['username']} ».\n"
-        f"Choisissez votre mot de passe en ouvrant ce lien (valable 72 heures) :\n\n{password_link(token)}\n",
-    )
+    return await team.member(team.Organisation("company", user.company_id), user_id)
 
 
 async def invite_user(admin: CurrentUser, values: Mapping[str, str], *, ip: str = "") -> int:
     """Nouvel utilisateur: created without a password, invited by e-mail to choose one."""
     _require_admin(admin)
-    v, fields = _check_user_fields(values)
-    if fields["username"] and "username" not in v.errors and await username_taken(fields["username"]):
-        v.fail("username", "Cet identifiant est déjà utilisé : choisissez-en un autre.")
-    v.check()
-    async with User._meta.db.transaction():
-        user_id = await create_user(**fields, company_id=admin.company_id)
-        await _send_invitation(admin, user_id)
-        await audit.record("user_invited", actor_id=admin.id, object_type="user", object_id=user_id, ip=ip)
-    return user_id
+    return await team.invite_member(admin, values, ip=ip)
 
 
 async def resend_invitation(admin: CurrentUser, user_id: int) -> None:
     _require_admin(admin)
-    target = await company_user(admin, user_id)
-    if not target["invited"] or not target["is_active"]:
-        raise ValidationFailed({"invitation": "Cet utilisateur a déjà choisi son mot de passe."})
-    await _send_invitation(admin, user_id)
-
-
-async def _lock_company(company_id: int) -> None:
-    await Company.raw("SELECT id FROM company WHERE id = {} FOR UPDATE", company_id)
-
-
-async def _other_active_admins(company_id: int, user_id: int) -> int:
-    return await User.count().where(
-        (User.company == company_id) & (User.role == "admin") & (User.is_active == True)  # noqa: E712
-        & (User.id != user_id))
+    await team.resend_member_invitation(admin, user_id)
 
 
 async def update_user(admin: CurrentUser, user_id: int, values: Mapping[str, str]) -> None:
     """Edit a user of the company, including the Type; the last active administrator stays one."""
     _require_admin(admin)
-    target = await company_user(admin, user_id)
-    v, fields = _check_user_fields(values)
-    if (fields["username"] and "username" not in v.errors
-            and fields["username"].lower() != target["username"].lower() and await username_taken(fields["username"])):
-        v.fail("username", "Cet identifiant est déjà utilisé : choisissez-en un autre.")
-    v.check()
-    async with User._meta.db.transaction():
-        await _lock_company(admin.company_id)
-        if (target["role"] == "admin" and fields["role"] != "admin" and target["is_active"]
-                and not await _other_active_admins(admin.company_id, user_id)):
-            raise ValidationFailed({"role": LAST_ADMIN})
-        await User.update({getattr(User, name): value for name, value in fields.items()}).where(User.id == user_id)
-        await audit.record("user_updated", actor_id=admin.id, object_type="user", object_id=user_id,
-                           role=fields["role"])
+    await team.update_member(admin, user_id, values)
 
 
 async def set_active(admin: CurrentUser, user_id: int, active: bool, *, ip: str = "") -> None:
     """Désactiver ends that user's sessions at once; réactiver lets them sign in again."""
     _require_admin(admin)
-    target = await company_user(admin, user_id)
-    async with User._meta.db.transaction():
-        await _lock_company(admin.company_id)
-        if (not active and target["role"] == "admin" and target["is_active"]
-                and not await _other_active_admins(admin.company_id, user_id)):
-            raise ValidationFailed({"active": LAST_ADMIN})
-        await User.update({User.is_active: active}).where(User.id == user_id)
-        if not active:
-            await close_all_sessions(user_id)
-        await audit.record("user_activated" if active else "user_deactivated", actor_id=admin.id,
-                           object_type="user", object_id=user_id, ip=ip)
+    await team.set_member_active(admin, user_id, active, ip=ip)
 
 
 # -- Adresses de livraison --------------------------------------------------------------------

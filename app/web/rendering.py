@@ -28,7 +28,7 @@ def wants_partial(request: Request) -> bool:
 # Blocks that stand for a whole page (a new URL is pushed): their answer names the new page
 # (an HX-Trigger event that static/js/app.js turns into document.title), for the tab and for
 # assistive technologies.
-PAGE_BLOCKS = frozenset({"content", "step", "tab"})
+PAGE_BLOCKS = frozenset({"content", "step", "tab", "panel"})
 SITE_NAME = "Portail contrats de service NAS"
 
 
