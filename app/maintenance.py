@@ -1,4 +1,5 @@
-"""Housekeeping every app process runs hourly: expired sessions, stale drafts, old rate-limit rows.
+"""Housekeeping every app process runs hourly: expired sessions, stale drafts, old rate-limit rows,
+stored files that no row names.
 
 Each step is idempotent, so several processes running it at once only repeat harmless deletes.
 """
@@ -13,6 +14,7 @@ from contextlib import asynccontextmanager
 
 from app.accounts.ratelimit import purge_old_hits
 from app.accounts.sessions import purge_expired_sessions
+from app.incidents.attachments import sweep_orphan_files
 from app.incidents.wizard import purge_stale_drafts
 
 log = logging.getLogger(__name__)
@@ -24,7 +26,8 @@ async def run_maintenance() -> dict[str, int]:
     sessions = await purge_expired_sessions()
     drafts = await purge_stale_drafts()
     await purge_old_hits()
-    return {"sessions": sessions, "drafts": drafts}
+    orphans = await sweep_orphan_files()
+    return {"sessions": sessions, "drafts": drafts, "orphan_files": orphans}
 
 
 async def _loop() -> None:

@@ -45,6 +45,10 @@ ACTIVATION_PER_COMPANY = Limit(
     "activation", 10, timedelta(hours=1),
     "Trop de tentatives d'activation pour votre société. Réessayez dans {minutes} minutes.",
 )
+UPLOADS_PER_USER = Limit(
+    "upload", 60, timedelta(minutes=10),
+    "Trop de fichiers envoyés en peu de temps. Réessayez dans {minutes} minutes.",
+)
 
 
 def _now() -> datetime:

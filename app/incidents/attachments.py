@@ -23,6 +23,7 @@ import aiofiles
 import aiofiles.os
 
 from app import audit
+from app.accounts import ratelimit
 from app.config import settings
 from app.db.tables import Attachment
 from app.errors import Forbidden, ValidationFailed
@@ -180,7 +181,9 @@ async def discard(stored_name: str) -> None:
 
 async def save_attachment(incident_id: int, user_id: int, upload: Upload, *,
                           message_id: int | None = None) -> int:
-    """Store `upload` as a file of the incident; at most MAX_FILES live files per incident."""
+    """Store `upload` as a file of the incident; at most MAX_FILES live files per incident,
+    and at most 60 uploads per user in 10 minutes (RateLimited)."""
+    await ratelimit.hit_and_check(ratelimit.UPLOADS_PER_USER, str(user_id))
     stored = await store_upload(upload)
     try:
         async with Attachment._meta.db.transaction():
@@ -228,3 +231,21 @@ def content_disposition(name: str) -> str:
     fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     fallback = re.sub(r'[^A-Za-z0-9._ -]', "_", fallback).strip() or "fichier"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+async def sweep_orphan_files(older_than_seconds: int = 3600) -> int:
+    """Remove stored files that no row names (a crash between writing a file and committing
+    its row); recent ones are left alone, their upload may still be committing."""
+    folder = settings.attachments_dir
+    if not folder.exists():
+        return 0
+    cutoff = datetime.now(timezone.utc).timestamp() - older_than_seconds
+    candidates = [p.name for p in folder.iterdir() if p.is_file() and p.stat().st_mtime < cutoff]
+    if not candidates:
+        return 0
+    rows = await Attachment.select(Attachment.stored_name).where(Attachment.stored_name.is_in(candidates))
+    known = {row["stored_name"] for row in rows}
+    orphans = [name for name in candidates if name not in known]
+    for name in orphans:
+        await discard(name)
+    return len(orphans)

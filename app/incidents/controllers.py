@@ -7,7 +7,7 @@ from litestar.datastructures import UploadFile
 from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Template
 
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound, RateLimited, ValidationFailed
 from app.incidents import attachments, services
 from app.incidents.statuses import CUSTOMER_FILTERS, STATUS_LABELS
 from app.web.auth import current_user, customer, customer_admin
@@ -137,6 +137,8 @@ async def upload_for_next_message(request: Request, incident: services.IncidentV
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise ValidationFailed({"file": "Choisissez un fichier à ajouter."})
         attachment_id = await attachments.save_attachment(incident.id, user_id, upload)
+    except RateLimited as limited:
+        return fragment("incidents/partials/_upload_error.html", {"message": limited.message}, status_code=429)
     except ValidationFailed as refused:
         return fragment("incidents/partials/_upload_error.html", {"message": refused.errors["file"]},
                         status_code=422)

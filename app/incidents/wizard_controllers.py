@@ -9,7 +9,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app.contracts.services import contract_detail
-from app.errors import NotFound, ValidationFailed
+from app.errors import NotFound, RateLimited, ValidationFailed
 from app.incidents import attachments, wizard
 from app.incidents.services import find_attachment, incident_attachments
 from app.incidents.statuses import NATURE_LABELS
@@ -130,6 +130,8 @@ class WizardController(Controller):
             if not isinstance(upload, UploadFile) or not upload.filename:
                 raise ValidationFailed({"file": "Choisissez un fichier à ajouter."})
             attachment_id = await attachments.save_attachment(draft.id, user.id, upload)
+        except RateLimited as limited:
+            return fragment("incidents/partials/_upload_error.html", {"message": limited.message}, status_code=429)
         except ValidationFailed as refused:
             if request.headers.get("hx-request") == "true":
                 return fragment("incidents/partials/_upload_error.html",

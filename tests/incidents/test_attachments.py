@@ -216,3 +216,16 @@ def test_client_file_names_are_made_harmless():
     assert len(long) <= 255 and long.endswith(".pdf")
     header = content_disposition('été "quoted";\r\n.txt')
     assert "\r" not in header and "\n" not in header and header.count('"') == 2
+
+
+async def test_uploads_are_rate_limited_per_user(client):
+    from app.db.tables import RateLimitHit
+
+    await _setup(client)
+    draft = await start(client, "1001")
+    user = (await Attachment.raw("SELECT id FROM app_user WHERE username = 'acme_admin'"))[0]["id"]
+    await RateLimitHit.insert(*[RateLimitHit(bucket="upload", key=str(user)) for _ in range(60)])
+    response = await _upload(client, f"/incidents/drafts/{draft}/attachments", "a.txt", b"hello")
+    assert response.status_code == 429
+    assert "Trop de fichiers envoyés" in text_of(response.text)
+    assert await Attachment.count() == 0 and _files_on_disk() == []
