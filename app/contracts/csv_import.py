@@ -39,6 +39,10 @@ MAX_LENGTHS = {
     "specs_url": 500,
 }
 _URL = re.compile(r"^https?://[^\s<>\"]+$")
+# A contract number is part of URLs: letters, digits and . _ - (the reseller form says the same),
+# and not one of the words that name pages under /reseller/contracts/.
+RESERVED_NUMBERS = frozenset({"new", "import", "article-row"})
+_NUMBER = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*")
 
 
 @dataclass(frozen=True)
@@ -132,8 +136,12 @@ def parse_contracts_csv(text: str) -> ImportPreview:
             fail("starts_on", f"date invalide « {cell['starts_on']} » (AAAA-MM-JJ ou JJ/MM/AAAA)")
         if ends_on is None:
             fail("ends_on", f"date invalide « {cell['ends_on']} » (AAAA-MM-JJ ou JJ/MM/AAAA)")
-        if starts_on and ends_on and ends_on < starts_on:
-            fail("ends_on", "la fin de garantie précède le début du contrat")
+        if cell["contract_number"] and not _NUMBER.fullmatch(cell["contract_number"]):
+            fail("contract_number", "lettres, chiffres et . _ - seulement")
+        elif cell["contract_number"].lower() in RESERVED_NUMBERS:
+            fail("contract_number", "ce numéro est réservé (il désigne une page)")
+        if starts_on and ends_on and ends_on <= starts_on:
+            fail("ends_on", "la fin de garantie précède le début du contrat ou lui est égale")
         kind = cell["article_kind"].lower()
         if kind not in KINDS:
             fail("article_kind", f"« {cell['article_kind']} » : attendu nas, disk ou other")

@@ -55,9 +55,12 @@ def forbidden(request: Request, exc: Exception) -> Response:
             request, 403, "Formulaire expiré",
             "Ce formulaire a expiré ou ne vient pas de ce site. Rechargez la page et recommencez.",
         )
-    message = str(exc) if isinstance(exc, Forbidden) and str(exc) else (
-        "Votre compte ne permet pas cette action. Un administrateur de votre société peut la faire."
-    )
+    if isinstance(exc, Forbidden) and str(exc):
+        message = str(exc)
+    elif isinstance(exc, PermissionDeniedException) and exc.detail and exc.detail != "Forbidden":
+        message = exc.detail  # a guard's own words ("Réservé aux administrateurs du revendeur.")
+    else:
+        message = "Votre compte ne permet pas cette action. Un administrateur de votre société peut la faire."
     return _page(request, 403, "Action non autorisée", message)
 
 

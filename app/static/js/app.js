@@ -200,3 +200,13 @@ document.addEventListener("htmx:sseMessage", (event) => {
 // Whether the live channel is up, readable by styles and by the browser tests.
 document.addEventListener("htmx:sseOpen", () => { document.documentElement.dataset.live = "on"; });
 document.addEventListener("htmx:sseError", () => { document.documentElement.dataset.live = "off"; });
+
+// Removing an article row of the reseller's contract form: focus goes to "Ajouter un article",
+// not back to the top of the page.
+document.addEventListener("htmx:beforeSwap", (event) => {
+  const row = event.detail && event.detail.target;
+  if (!row || !row.matches || !row.matches("fieldset.article-row")) return;
+  const list = row.closest(".article-list");
+  const add = list && list.querySelector(":scope > .button");
+  if (add) setTimeout(() => add.focus(), 0);
+});
