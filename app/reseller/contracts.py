@@ -20,7 +20,8 @@ from app import audit
 from app.contracts import csv_import
 from app.contracts import reseller_services as services
 from app.contracts.csv_import import ImportRefused
-from app.contracts.reseller_services import ArticleDraft, ContractDraft
+from app.contracts import contract_form
+from app.contracts.contract_form import ArticleDraft, ContractDraft
 from app.errors import ValidationFailed
 from app.web.auth import current_user, reseller, reseller_admin
 from app.web.formatting import today_paris
@@ -95,17 +96,17 @@ class ResellerContractController(Controller):
 
     @get("/new", guards=[reseller_admin], name="reseller_contract_new")
     async def new(self, request: Request) -> Template:
-        return _form(request, services.new_contract_draft())
+        return _form(request, contract_form.new_contract_draft())
 
     @post("/", guards=[reseller_admin], name="reseller_contract_create")
     async def create(self, request: Request) -> Response:
         user = current_user(request)
         values = await form_values(request)
-        draft = services.read_contract_form(values)
+        draft = contract_form.read_contract_form(values)
         if _row_action(draft, values.get("action", "")):
             return _form(request, draft)
         try:
-            number = await services.create_contract(user.reseller_id, user.id, draft, ip=client_ip(request))
+            number = await contract_form.create_contract(user.reseller_id, user.id, draft, ip=client_ip(request))
         except ValidationFailed as refused:
             return _form(request, draft, errors=refused.errors, status_code=422)
         return _go(request, f"{_contract_url(number)}?saved=created")
@@ -134,20 +135,20 @@ class ResellerContractController(Controller):
     @get("/{number:str}/edit", guards=[reseller_admin], name="reseller_contract_edit")
     async def edit(self, request: Request, number: FromPath[str]) -> Template:
         user = current_user(request)
-        draft = await services.contract_draft(user.reseller_id, number)
-        cited = await services.cited_articles(user.reseller_id, number)
+        draft = await contract_form.contract_draft(user.reseller_id, number)
+        cited = await contract_form.cited_articles(user.reseller_id, number)
         return _form(request, draft, number=number, cited=cited)
 
     @post("/{number:str}", guards=[reseller_admin], name="reseller_contract_save")
     async def save(self, request: Request, number: FromPath[str]) -> Response:
         user = current_user(request)
-        cited = await services.cited_articles(user.reseller_id, number)  # NotFound first: no leak
+        cited = await contract_form.cited_articles(user.reseller_id, number)  # NotFound first: no leak
         values = await form_values(request)
-        draft = services.read_contract_form(values)
+        draft = contract_form.read_contract_form(values)
         if _row_action(draft, values.get("action", "")):
             return _form(request, draft, number=number, cited=cited)
         try:
-            saved_number = await services.update_contract(user.reseller_id, user.id, number, draft,
+            saved_number = await contract_form.update_contract(user.reseller_id, user.id, number, draft,
                                                           ip=client_ip(request))
         except ValidationFailed as refused:
             return _form(request, draft, number=number, cited=cited, errors=refused.errors, status_code=422)
