@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,12 +48,18 @@ def main() -> int:
         "--timeout-graceful-shutdown", "5",
     ]
     print(f"Serving on http://{host}:{port} (Ctrl-C to stop)", flush=True)
-    server = subprocess.Popen(command, cwd=ROOT)
+    # The server runs in a session of its own: Ctrl-C and SIGTERM reach only this process, which
+    # passes each on exactly once (a second signal would make uvicorn skip its graceful stop).
+    server = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+
+    last_signal = [0.0]
 
     def forward(signum: int, _frame: object) -> None:
-        # Ctrl-C reaches the server too (same process group); SIGTERM may reach only us.
-        if server.poll() is None and signum == signal.SIGTERM:
-            server.send_signal(signal.SIGTERM)
+        # One Ctrl-C may reach us twice (from the terminal and from make): pass on one per second.
+        now = time.monotonic()
+        if server.poll() is None and now - last_signal[0] > 1.0:
+            last_signal[0] = now
+            server.send_signal(signum)
 
     signal.signal(signal.SIGINT, forward)
     signal.signal(signal.SIGTERM, forward)
