@@ -17,6 +17,23 @@ _EMAIL = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']{2,}$")
 _PHONE = re.compile(r"^\+?[0-9 .()\-]{6,25}$")
 _POSTAL_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 \-]{1,11}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9._@\-]{3,150}$")
+# Control characters no form needs (tab and line breaks excepted); PostgreSQL text refuses NUL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def printable(value: str) -> str:
+    """`value` without control characters: for what is looked up rather than stored."""
+    return _CONTROL.sub("", value or "")
+
+
+def search_text(query: str, max_length: int = 100) -> str:
+    """A search box's text, made safe to look up."""
+    return printable(query).strip()[:max_length]
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE/ILIKE pattern matching `text` anywhere, its wildcards taken literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 @dataclass
@@ -35,6 +52,8 @@ class Validator:
         value = self.raw(name)
         if required and not value:
             self.fail(name, REQUIRED)
+        elif _CONTROL.search(value):
+            self.fail(name, "Ce champ contient des caractères non autorisés.")
         elif len(value) > max_length:
             self.fail(name, f"{max_length} caractères au maximum.")
         return value

@@ -18,7 +18,7 @@ from app.config import settings
 from app.contracts.services import claim_contract, serial_problem
 from app.db.tables import Company, DeliveryAddress, User, UserToken
 from app.errors import ValidationFailed
-from app.validation import Validator
+from app.validation import Validator, printable
 
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
 RESET_LIFETIME = timedelta(hours=1)
@@ -35,7 +35,7 @@ def _now() -> datetime:
 
 async def authenticate(username: str, password: str, *, ip: str) -> int:
     """The id of the active user with these credentials; raises SignInRefused or RateLimited."""
-    username = username.strip()
+    username = printable(username).strip()
     await ratelimit.check(ratelimit.SIGN_IN_PER_ADDRESS, ip)
     if username:
         await ratelimit.check(ratelimit.SIGN_IN_PER_USERNAME, username)
@@ -193,7 +193,7 @@ def password_link(token: str) -> str:
 
 async def request_password_reset(identifier: str, *, ip: str) -> None:
     """Mail a reset link to the account with this username or e-mail, if any; silent otherwise."""
-    identifier = identifier.strip()
+    identifier = printable(identifier).strip()
     await ratelimit.hit_and_check(ratelimit.RESET_PER_ADDRESS, ip)
     if not identifier:
         raise ValidationFailed({"identifier": "Ce champ est obligatoire."})

@@ -15,6 +15,7 @@ from app.contracts.services import Protection, protection_on
 from app.db.tables import Article, Company, Contract, Incident, IncidentArticle
 from app.errors import NotFound
 from app.incidents.statuses import OPEN_STATUSES, STATUS_LABELS
+from app.validation import like_pattern, search_text
 from app.pagination import Page, page_bounds
 
 KIND_LABELS = {"nas": "NAS", "disk": "Disque", "other": "Autre"}
@@ -100,16 +101,12 @@ class ContractView:
         return protection_on(self.ends_on, today)
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
 
 async def list_contracts(reseller_id: int, *, query: str = "", company_id: int | None = None,
                          page: int = 1) -> Page[ContractRow]:
     """The reseller's contracts, newest first, matching `query` on number, product reference,
     any article serial or the holding company's name; optionally those of one company."""
-    query = query.strip()[:100]
+    query = search_text(query)
     number, limit, offset = page_bounds(page)
     where = "c.reseller = {}"
     args: list[object] = [reseller_id]
@@ -119,7 +116,7 @@ async def list_contracts(reseller_id: int, *, query: str = "", company_id: int |
     if query:
         where += """ AND (c.number ILIKE {} OR c.product_reference ILIKE {} OR co.name ILIKE {}
                      OR EXISTS (SELECT 1 FROM article s WHERE s.contract = c.id AND s.serial_number LIKE {}))"""
-        args += [_like(query), _like(query), _like(query), _like(normalise_serial(query))]
+        args += [like_pattern(query), like_pattern(query), like_pattern(query), like_pattern(normalise_serial(query))]
     joins = "FROM contract c LEFT JOIN company co ON co.id = c.company"
     total = (await Contract.raw(f"SELECT count(*) AS n {joins} WHERE {where}", *args))[0]["n"]
     rows = await Contract.raw(
@@ -235,13 +232,13 @@ _OPEN = "(" + ", ".join(f"'{status}'" for status in OPEN_STATUSES) + ")"
 async def list_clients(reseller_id: int, *, query: str = "", page: int = 1) -> Page[ClientRow]:
     """The companies holding the reseller's contracts, by name, with their counts of the
     reseller's contracts and of open incidents on them; `query` matches name, city or e-mail."""
-    query = query.strip()[:100]
+    query = search_text(query)
     number, limit, offset = page_bounds(page)
     where = "c.reseller = {}"
     args: list[object] = [reseller_id]
     if query:
         where += " AND (co.name ILIKE {} OR co.city ILIKE {} OR co.email ILIKE {})"
-        args += [_like(query)] * 3
+        args += [like_pattern(query)] * 3
     joins = "FROM company co JOIN contract c ON c.company = co.id"
     total = (await Company.raw(f"SELECT count(DISTINCT co.id) AS n {joins} WHERE {where}", *args))[0]["n"]
     rows = await Company.raw(

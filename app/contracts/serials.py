@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+from app.validation import printable
+
 _SPACES = re.compile(r"\s+")
 
 
 def normalise_serial(serial: str) -> str:
-    return _SPACES.sub("", serial or "").upper()
+    return _SPACES.sub("", printable(serial)).upper()

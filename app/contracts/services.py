@@ -17,6 +17,7 @@ from app.contracts.serials import normalise_serial
 from app.db.tables import Article, Contract, ExtensionOffer, QuoteRequest, Reseller
 from app.errors import NotFound, ValidationFailed
 from app.notifications.services import notify, reseller_staff
+from app.validation import like_pattern, search_text
 from app.pagination import Page, page_bounds
 
 UNKNOWN_SERIAL = "Aucun contrat ne correspond à ce numéro de série."
@@ -135,21 +136,17 @@ class ContractDetail:
         return next((q for q in self.quotes if q.offer_id == offer_id and q.status != "closed"), None)
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
 
 async def list_company_contracts(company_id: int, *, query: str = "", page: int = 1) -> Page[ContractRow]:
     """The company's contracts, matching `query` on number, product reference or any serial."""
-    query = query.strip()[:100]
+    query = search_text(query)
     number, limit, offset = page_bounds(page)
     where = "c.company = {}"
     args: list[object] = [company_id]
     if query:
         where += """ AND (c.number ILIKE {} OR c.product_reference ILIKE {}
                      OR EXISTS (SELECT 1 FROM article s WHERE s.contract = c.id AND s.serial_number LIKE {}))"""
-        args += [_like(query), _like(query), _like(normalise_serial(query))]
+        args += [like_pattern(query), like_pattern(query), like_pattern(normalise_serial(query))]
     total = (await Contract.raw(f"SELECT count(*) AS n FROM contract c WHERE {where}", *args))[0]["n"]
     rows = await Contract.raw(
         f"""SELECT c.id, c.number, c.product_reference, c.starts_on, c.ends_on,

@@ -20,7 +20,7 @@ from app.incidents.statuses import OPEN_STATUSES, STATUS_LABELS, STATUS_SENTENCE
 from app.notifications.channel import notifications_read, publish
 from app.notifications.services import company_users, notify
 from app.pagination import Page, page_bounds
-from app.validation import Validator
+from app.validation import Validator, like_pattern, search_text
 
 QUEUE_STATUS_FILTERS = {"open": "Ouverts", **{k: v for k, v in STATUS_LABELS.items() if k != "draft"}}
 ASSIGNEE_FILTERS = {"mine": "Mes incidents", "unassigned": "Non assignés"}
@@ -43,9 +43,6 @@ class QueueRow:
         return STATUS_LABELS[self.status]
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
 
 async def queue(user: CurrentUser, *, query: str = "", status: str = "", assignee: str = "",
                 page: int = 1) -> Page[QueueRow]:
@@ -64,11 +61,11 @@ async def queue(user: CurrentUser, *, query: str = "", status: str = "", assigne
         args.append(user.id)
     elif assignee == "unassigned":
         where += " AND i.assignee IS NULL"
-    query = query.strip()[:100]
+    query = search_text(query)
     if query:
         where += """ AND (i.number LIKE {} OR co.name ILIKE {} OR i.title ILIKE {}
                      OR EXISTS (SELECT 1 FROM article s WHERE s.contract = c.id AND s.serial_number LIKE {}))"""
-        args += [_like(query.replace(" ", "")), _like(query), _like(query), _like(normalise_serial(query))]
+        args += [like_pattern(query.replace(" ", "")), like_pattern(query), like_pattern(query), like_pattern(normalise_serial(query))]
     joins = "FROM incident i JOIN contract c ON c.id = i.contract JOIN company co ON co.id = i.company"
     total = (await Incident.raw(f"SELECT count(*) AS n {joins} WHERE {where}", *args))[0]["n"]
     rows = await Incident.raw(
