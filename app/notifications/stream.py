@@ -29,14 +29,17 @@ async def events(
     """The stream of one tab, as sse-starlette event dicts."""
     subscription = broker.subscribe(user.id, user.session_id)  # first, so nothing slips in between
     try:
+        # The badge's count is kept here (+1 per notification sent) and read from the database
+        # only at the start, after a replay and when notifications were read elsewhere: a
+        # broadcast to thousands of streams must not cost a count query per stream.
+        unread = await services.unread_count(user.id)
         if last_event_id is None:
             last_id = await services.latest_id(user.id)
-            yield {"event": "unread", "id": str(last_id), "retry": RETRY_MS,
-                   "data": render_badge(await services.unread_count(user.id))}
+            yield {"event": "unread", "id": str(last_id), "retry": RETRY_MS, "data": render_badge(unread)}
             replay_needed = False
         else:
             last_id = last_event_id
-            yield {"event": "unread", "retry": RETRY_MS, "data": render_badge(await services.unread_count(user.id))}
+            yield {"event": "unread", "retry": RETRY_MS, "data": render_badge(unread)}
             replay_needed = True
         while True:
             if replay_needed:
@@ -44,6 +47,7 @@ async def events(
                     last_id = view.id
                     yield {"event": "notification", "id": str(view.id), "data": render_item(view)}
                 replay_needed = False
+                unread = await services.unread_count(user.id)
             else:
                 item = await subscription.queue.get()
                 if item == Signal.END:
@@ -55,11 +59,14 @@ async def events(
                         return
                     replay_needed = True
                     continue
-                if isinstance(item, NotificationView):
+                if item == Signal.RECOUNT:
+                    unread = await services.unread_count(user.id)
+                elif isinstance(item, NotificationView):
                     if item.id <= last_id:
                         continue
                     last_id = item.id
+                    unread += 1 if item.is_unread else 0
                     yield {"event": "notification", "id": str(item.id), "data": render_item(item)}
-            yield {"event": "unread", "data": render_badge(await services.unread_count(user.id))}
+            yield {"event": "unread", "data": render_badge(unread)}
     finally:
         broker.unsubscribe(subscription)
