@@ -34,3 +34,19 @@ clean: ## Remove the virtualenv and local data (var/: database, outbox, attachme
 	rm -rf $(VENV) var .pytest_cache
 
 .PHONY: help venv run test migrate demo clean
+
+# Benchmarks (issue 8): bench/, results in docs/PERFORMANCE.md. Full scale: make bench BENCH_SCALE=1
+BENCH_SCALE ?= 0.1
+BENCH_STAMP := $(VENV)/.bench-stamp
+
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) ## Generate data at BENCH_SCALE (default 0.1, 1 = full), load, SSE, upload → docs/PERFORMANCE.md
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  { apt-get install -y -q wrk >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null; }; }; } || \
+	  echo "wrk is not installed: bench/load.py falls back to its asyncio client"
+	$(PY) -m bench.run --scale $(BENCH_SCALE) $(BENCH_ARGS)
+
+.PHONY: bench
