@@ -29,6 +29,7 @@ def _template_engine() -> JinjaTemplateEngine:
     )
     environment.filters["date_fr"] = formatting.date_fr
     environment.filters["datetime_fr"] = formatting.datetime_fr
+    environment.filters["number_fr"] = formatting.number_fr
     return JinjaTemplateEngine.from_environment(environment)
 
 

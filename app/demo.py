@@ -132,15 +132,15 @@ async def _load() -> None:
         unclaimed_id = await _contract(number, reference, reseller_id, starts, ends)
         await _article(unclaimed_id, "nas", designation, nas_reference, serial, 0)
 
-    await _demo_incident(contract_id, company_id, admin, basic, reseller_admin, address_id, nas, disk)
+    await _demo_incident(contract_id, company_id, reseller_id, admin, basic, reseller_admin, address_id, nas, disk)
 
 
-async def _demo_incident(contract_id, company_id, admin, basic, reseller_admin, address_id,
+async def _demo_incident(contract_id, company_id, reseller_id, admin, basic, reseller_admin, address_id,
                          nas, disk) -> None:
     submitted, answered, resolved = (_paris(2020, 12, 23, 9, 12), _paris(2020, 12, 23, 11, 40),
                                      _paris(2020, 12, 23, 18, 27))
     incident_id = (await Incident.insert(Incident(
-        number="20122301", contract=contract_id, company=company_id, created_by=admin,
+        number="20122301", contract=contract_id, company=company_id, reseller=reseller_id, created_by=admin,
         status="resolved", title="Problème avec mon NAS", nature="defective", description=LOREM,
         wizard_step="done", delivery_address=address_id, delivery_label="Adresse principale",
         delivery_recipient="Client Test", delivery_street="123 rue des tests", delivery_city="Lyon",

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = Path(os.environ.get("BENCH_DIR", ROOT / "var" / "bench"))
-DATABASE_NAME = "portal_bench"
+DATABASE_NAME = os.environ.get("BENCH_DATABASE_NAME", "portal_bench")  # dropped and recreated by each generation
 
 # Applied to the embedded server only; a server given by BENCH_DATABASE_URL keeps its own.
 SERVER_SETTINGS = {

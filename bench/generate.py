@@ -346,7 +346,7 @@ async def build(url: str, scale: float, password_hash: str, rng: random.Random) 
             resolved = _ts(when + rng.uniform(3_600, min(30 * 86_400, now - when))) \
                 if status in ("resolved", "closed") else None
             submitted_at = _ts(when)
-            incidents.append((position, number, kid, company, plan.company_users[company][0], assignee, status,
+            incidents.append((position, number, kid, company, reseller, plan.company_users[company][0], assignee, status,
                               f"{TITLES[position % len(TITLES)]}", NATURES[position % 4],
                               WORDS[: 120 + position % 200], "address", company, "Adresse principale",
                               f"{FIRST[company % 10]} {LAST[company % 10]}",
@@ -376,13 +376,13 @@ async def build(url: str, scale: float, password_hash: str, rng: random.Random) 
                 claimed_ids[rng.randrange(len(claimed_ids))]
             company = contract_company[kid]
             created = _ts(now - rng.uniform(0, 20 * 86_400)) if offset else _ts(now)
-            incidents.append((iid, None, kid, company, plan.company_users[company][0], None, "draft",
+            incidents.append((iid, None, kid, company, contract_reseller[kid], plan.company_users[company][0], None, "draft",
                               "Brouillon de déclaration", "other", "", "description", None, "", "", "", "", "",
                               "", "", "", created, created, None, None, created))
             link_id += 1
             links.append((link_id, iid, contract_nas[kid]))
         await _copy(connection, "incident", [
-            "id", "number", "contract", "company", "created_by", "assignee", "status", "title", "nature",
+            "id", "number", "contract", "company", "reseller", "created_by", "assignee", "status", "title", "nature",
             "description", "wizard_step", "delivery_address", "delivery_label", "delivery_recipient",
             "delivery_street", "delivery_city", "delivery_postal_code", "delivery_country", "delivery_email",
             "delivery_phone", "created_at", "updated_at", "submitted_at", "resolved_at", "last_activity_at"],
@@ -561,13 +561,14 @@ async def check_constraints(url: str) -> None:
         orphans = await connection.fetchval(
             "SELECT count(*) FROM incident i LEFT JOIN contract c ON c.id = i.contract WHERE c.id IS NULL")
         wrong_company = await connection.fetchval(
-            "SELECT count(*) FROM incident i JOIN contract c ON c.id = i.contract WHERE c.company <> i.company")
+            "SELECT count(*) FROM incident i JOIN contract c ON c.id = i.contract "
+            "WHERE c.company <> i.company OR c.reseller <> i.reseller")
         nas = await connection.fetchval(
             "SELECT count(*) FROM contract c WHERE NOT EXISTS "
             "(SELECT 1 FROM article a WHERE a.contract = c.id AND a.kind = 'nas')")
         if orphans or wrong_company or nas:
             raise RuntimeError(f"inconsistent data: {orphans} orphan incidents, {wrong_company} on another "
-                               f"company's contract, {nas} contracts without NAS")
+                               f"company's or reseller's contract, {nas} contracts without NAS")
     finally:
         await connection.close()
 

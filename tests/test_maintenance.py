@@ -38,7 +38,7 @@ async def test_maintenance_sweeps_files_no_row_names_once_they_are_old():
     await make_contract(reseller_id, "1001", "NAS0001")
     customer = await make_customer("acme", serial="NAS0001")
     contract = await Contract.objects().first()
-    incident = (await Incident.insert(Incident(contract=contract.id, company=customer.company_id,
+    incident = (await Incident.insert(Incident(contract=contract.id, company=customer.company_id, reseller=contract.reseller,
                                                created_by=customer.admin_id)).returning(Incident.id))[0]["id"]
     await save_attachment(incident, customer.admin_id, MemoryUpload("kept.txt", b"kept"))
     settings.attachments_dir.mkdir(parents=True, exist_ok=True)

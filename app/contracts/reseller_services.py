@@ -14,7 +14,7 @@ from app.contracts.serials import normalise_serial
 from app.contracts.services import Protection, protection_on
 from app.db.tables import Article, Company, Contract, Incident, IncidentArticle
 from app.errors import NotFound
-from app.incidents.statuses import OPEN_STATUSES, STATUS_LABELS
+from app.incidents.statuses import OPEN_STATUSES, OPEN_STATUSES_SQL, STATUS_LABELS
 from app.validation import like_pattern, search_text
 from app.pagination import Page, page_bounds
 
@@ -226,7 +226,6 @@ class ClientView:
     open_incidents: int
 
 
-_OPEN = "(" + ", ".join(f"'{status}'" for status in OPEN_STATUSES) + ")"
 
 
 async def list_clients(reseller_id: int, *, query: str = "", page: int = 1) -> Page[ClientRow]:
@@ -243,8 +242,8 @@ async def list_clients(reseller_id: int, *, query: str = "", page: int = 1) -> P
     total = (await Company.raw(f"SELECT count(DISTINCT co.id) AS n {joins} WHERE {where}", *args))[0]["n"]
     rows = await Company.raw(
         f"""SELECT co.id, co.name, co.postal_code, co.city, co.email, co.phone, count(*) AS contracts,
-                   (SELECT count(*) FROM incident i JOIN contract ic ON ic.id = i.contract
-                    WHERE i.company = co.id AND ic.reseller = {{}} AND i.status IN {_OPEN}) AS open_incidents
+                   (SELECT count(*) FROM incident i
+                    WHERE i.company = co.id AND i.reseller = {{}} AND i.status IN {OPEN_STATUSES_SQL}) AS open_incidents
             {joins}
             WHERE {where}
             GROUP BY co.id
@@ -261,11 +260,10 @@ async def client_detail(reseller_id: int, company_id: int) -> ClientView:
         f"""SELECT co.id, co.name, co.street, co.complement, co.postal_code, co.city, co.country,
                    co.email, co.phone,
                    (SELECT count(*) FROM contract c WHERE c.company = co.id AND c.reseller = {{}}) AS contracts,
-                   (SELECT count(*) FILTER (WHERE i.status <> 'draft') FROM incident i
-                    JOIN contract c ON c.id = i.contract
-                    WHERE i.company = co.id AND c.reseller = {{}}) AS incidents,
-                   (SELECT count(*) FROM incident i JOIN contract c ON c.id = i.contract
-                    WHERE i.company = co.id AND c.reseller = {{}} AND i.status IN {_OPEN}) AS open_incidents
+                   (SELECT count(*) FROM incident i
+                    WHERE i.company = co.id AND i.reseller = {{}} AND i.status <> 'draft') AS incidents,
+                   (SELECT count(*) FROM incident i
+                    WHERE i.company = co.id AND i.reseller = {{}} AND i.status IN {OPEN_STATUSES_SQL}) AS open_incidents
             FROM company co WHERE co.id = {{}}""",
         reseller_id, reseller_id, reseller_id, company_id,
     )
@@ -277,9 +275,9 @@ async def client_detail(reseller_id: int, company_id: int) -> ClientView:
 async def client_incidents(reseller_id: int, company_id: int, *, page: int = 1) -> Page[IncidentRow]:
     """The company's incidents on the reseller's contracts, latest activity first (drafts excluded)."""
     number, limit, offset = page_bounds(page)
-    where = "i.company = {} AND c.reseller = {} AND i.status <> 'draft'"
+    where = "i.company = {} AND i.reseller = {} AND i.status <> 'draft'"
     total = (await Incident.raw(
-        f"SELECT count(*) AS n FROM incident i JOIN contract c ON c.id = i.contract WHERE {where}",
+        f"SELECT count(*) AS n FROM incident i WHERE {where}",
         company_id, reseller_id,
     ))[0]["n"]
     rows = await Incident.raw(

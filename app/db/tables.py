@@ -141,6 +141,11 @@ class Incident(Table, tablename="incident"):
     number = Varchar(length=16, null=True, default=None, unique=True)  # None while a draft
     contract = ForeignKey(Contract, null=False, on_delete=OnDelete.restrict, index=True)
     company = ForeignKey(Company, null=False, on_delete=OnDelete.restrict, index=True)
+    # The contract's reseller, copied for the reseller queue's indexes. A composite foreign key
+    # holds it equal to the contract's (a wrong value is refused, a contract handed to another
+    # reseller carries its incidents along) and a trigger fills it from the contract on insert,
+    # whatever the insert says (migration "incident.reseller filled, kept true").
+    reseller = ForeignKey(Reseller, null=False, on_delete=OnDelete.restrict)
     created_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     assignee = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
     status = Varchar(length=24, default="draft")

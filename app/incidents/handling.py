@@ -16,10 +16,10 @@ from app.contracts.serials import normalise_serial
 from app.db.tables import Incident, Notification, User
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.incidents.services import change_status, post_message
-from app.incidents.statuses import OPEN_STATUSES, STATUS_LABELS, STATUS_SENTENCES, TRANSITIONS, can_move
+from app.incidents.statuses import OPEN_STATUSES_SQL, STATUS_LABELS, STATUS_SENTENCES, TRANSITIONS, can_move
 from app.notifications.channel import notifications_read, publish
 from app.notifications.services import company_users, notify
-from app.pagination import Page, page_bounds
+from app.pagination import Page, capped_total, page_bounds
 from app.validation import Validator, like_pattern, search_text
 
 QUEUE_STATUS_FILTERS = {"open": "Ouverts", **{k: v for k, v in STATUS_LABELS.items() if k != "draft"}}
@@ -44,15 +44,24 @@ class QueueRow:
 
 
 
+QUEUE_COUNT_CAP = 1000  # rows counted past the current page; beyond, the pager says "plus de"
+
+
 async def queue(user: CurrentUser, *, query: str = "", status: str = "", assignee: str = "",
                 page: int = 1) -> Page[QueueRow]:
-    """Every incident on the reseller's contracts, last activity first, filtered and searched."""
+    """Every incident on the reseller's contracts, last activity first, filtered and searched.
+
+    Each filter has its index in page order (migration "incident.reseller filled, kept true"), so
+    a page reads its 25 rows and the count stops at QUEUE_COUNT_CAP past them. A search that is
+    a whole incident number or serial number (what a reseller pastes from a label or a mail)
+    finds its incidents through unique indexes; anything else is a substring search over number,
+    customer, title and serials.
+    """
     number, limit, offset = page_bounds(page)
-    where = "c.reseller = {} AND i.status <> 'draft'"
+    where = "i.reseller = {} AND i.status <> 'draft'"
     args: list[object] = [user.reseller_id]
     if status == "open":
-        where += " AND i.status = ANY({})"
-        args.append(list(OPEN_STATUSES))
+        where += f" AND i.status IN {OPEN_STATUSES_SQL}"
     elif status in QUEUE_STATUS_FILTERS:
         where += " AND i.status = {}"
         args.append(status)
@@ -61,28 +70,50 @@ async def queue(user: CurrentUser, *, query: str = "", status: str = "", assigne
         args.append(user.id)
     elif assignee == "unassigned":
         where += " AND i.assignee IS NULL"
+    joins = "FROM incident i"
     query = search_text(query)
-    if query:
+    if query and (exact := await _exact_matches(user.reseller_id, query)):
+        where += " AND i.id = ANY({})"
+        args.append(exact)
+    elif query:
+        joins += " JOIN company co ON co.id = i.company"
         where += """ AND (i.number LIKE {} OR co.name ILIKE {} OR i.title ILIKE {}
-                     OR EXISTS (SELECT 1 FROM article s WHERE s.contract = c.id AND s.serial_number LIKE {}))"""
+                     OR EXISTS (SELECT 1 FROM article s WHERE s.contract = i.contract AND s.serial_number LIKE {}))"""
         args += [like_pattern(query.replace(" ", "")), like_pattern(query), like_pattern(query), like_pattern(normalise_serial(query))]
-    joins = "FROM incident i JOIN contract c ON c.id = i.contract JOIN company co ON co.id = i.company"
-    total = (await Incident.raw(f"SELECT count(*) AS n {joins} WHERE {where}", *args))[0]["n"]
+    counted = (await Incident.raw(
+        f"SELECT count(*) AS n FROM (SELECT 1 {joins} WHERE {where} LIMIT {{}}) AS matching",
+        *args, offset + QUEUE_COUNT_CAP + 1,
+    ))[0]["n"]
+    total, lower_bound = capped_total(counted, offset, QUEUE_COUNT_CAP)
     rows = await Incident.raw(
         f"""SELECT i.number, i.title, i.status, co.name AS company_name, c.product_reference,
                    coalesce(a.serial_number, '') AS nas_serial, i.last_activity_at,
                    coalesce(u.first_name || ' ' || u.last_name, '') AS assignee_name,
                    EXISTS (SELECT 1 FROM notification n WHERE n.recipient = {{}} AND n.incident = i.id
                            AND n.read_at IS NULL) AS unread
-            {joins}
+            FROM (SELECT i.* {joins} WHERE {where}
+                  ORDER BY i.last_activity_at DESC, i.id DESC LIMIT {{}} OFFSET {{}}) AS i
+            JOIN contract c ON c.id = i.contract
+            JOIN company co ON co.id = i.company
             LEFT JOIN article a ON a.contract = c.id AND a.kind = 'nas'
             LEFT JOIN app_user u ON u.id = i.assignee
-            WHERE {where}
-            ORDER BY i.last_activity_at DESC, i.id DESC
-            LIMIT {{}} OFFSET {{}}""",
+            ORDER BY i.last_activity_at DESC, i.id DESC""",
         user.id, *args, limit, offset,
     )
-    return Page([QueueRow(**row) for row in rows], number, total)
+    return Page([QueueRow(**row) for row in rows], number, total, total_is_lower_bound=lower_bound)
+
+
+async def _exact_matches(reseller_id: int, query: str) -> list[int]:
+    """The reseller's incidents whose number is `query`, or on a contract with an article whose
+    serial number is `query`: each a unique or plain index probe, whatever the queue's size."""
+    rows = await Incident.raw(
+        """SELECT id FROM incident WHERE number = {} AND reseller = {} AND status <> 'draft'
+           UNION
+           SELECT i.id FROM article a JOIN incident i ON i.contract = a.contract
+           WHERE a.serial_number = {} AND i.reseller = {} AND i.status <> 'draft'""",
+        query.replace(" ", ""), reseller_id, normalise_serial(query), reseller_id,
+    )
+    return [row["id"] for row in rows]
 
 
 async def staff(reseller_id: int) -> list[dict]:

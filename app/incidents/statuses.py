@@ -37,6 +37,9 @@ TRANSITIONS = {
 }
 
 OPEN_STATUSES = ("new", "in_progress", "waiting_customer")
+# The same as an SQL list of literals: a partial index (incident_reseller_open) matches only a
+# query that spells its predicate the same way, not a bound array.
+OPEN_STATUSES_SQL = "(" + ", ".join(f"'{status}'" for status in OPEN_STATUSES) + ")"
 CUSTOMER_FILTERS = ("new", "in_progress", "waiting_customer", "resolved", "closed")
 
 

@@ -108,7 +108,8 @@ async def start_draft(user: CurrentUser, number: str) -> int:
     if existing := await draft_for_contract(user, contract["id"]):
         return existing["id"]
     rows = await Incident.insert(Incident(
-        contract=contract["id"], company=user.company_id, created_by=user.id, status="draft",
+        contract=contract["id"], company=user.company_id, reseller=contract["reseller"],
+        created_by=user.id, status="draft",
         wizard_step="declaration",
     )).returning(Incident.id)
     return rows[0]["id"]

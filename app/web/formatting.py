@@ -24,3 +24,8 @@ def datetime_fr(value: datetime | None) -> str:
 
 def today_paris() -> date:
     return datetime.now(PARIS).date()
+
+
+def number_fr(value: int) -> str:
+    """12345 → "12 345", with the narrow no-break space French typography puts between thousands."""
+    return f"{value:,}".replace(",", "\u202f")

@@ -304,7 +304,7 @@ async def test_a_reimport_cannot_drop_an_article_cited_by_an_incident():
     company_id = (await Company.insert(Company(
         name="Acme", street="1 rue", city="Lyon", postal_code="69001", country="France",
         email="a@example.com", phone="0123456789")).returning(Company.id))[0]["id"]
-    incident_id = (await Incident.insert(Incident(contract=contract.id, company=company_id)).returning(
+    incident_id = (await Incident.insert(Incident(contract=contract.id, company=company_id, reseller=contract.reseller)).returning(
         Incident.id))[0]["id"]
     await IncidentArticle.insert(IncidentArticle(incident=incident_id, article=disk.id))
     errors = await refusal(csv_of(

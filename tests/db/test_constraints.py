@@ -356,3 +356,14 @@ async def test_company_required_fields_are_not_null():
         await sql("""INSERT INTO company (name, street, city, postal_code, country, email, phone)
                      VALUES (NULL, '1 rue', 'Lyon', '69001', 'France', 'c@example.com', '01')""")
     assert await Company.count() == 0
+
+
+async def test_an_incident_carries_its_contracts_reseller_and_nothing_else():
+    first, second = await reseller("R1"), await reseller("R2")
+    contract_id, company_id = await contract("1", first), await company()
+    incident_id = await incident(contract_id, company_id)  # the insert says nothing of the reseller
+    assert (await Incident.select(Incident.reseller).where(Incident.id == incident_id).first())["reseller"] == first
+    with pytest.raises(asyncpg.ForeignKeyViolationError):
+        await sql("UPDATE incident SET reseller = {} WHERE id = {}", second, incident_id)
+    await sql("UPDATE contract SET reseller = {} WHERE id = {}", second, contract_id)  # handed over
+    assert (await Incident.select(Incident.reseller).where(Incident.id == incident_id).first())["reseller"] == second

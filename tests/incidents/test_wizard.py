@@ -293,7 +293,7 @@ async def _prepared_draft(http, index: int) -> int:
 
     contract = await Contract.objects().where(Contract.number == "1001").first()
     ids = await article_ids("1001")
-    rows = await Incident.insert(Incident(contract=contract.id, company=contract.company,
+    rows = await Incident.insert(Incident(contract=contract.id, company=contract.company, reseller=contract.reseller,
                                           created_by=(await _admin_id()), status="draft",
                                           title=f"Panne {index}", nature="defective", description="x",
                                           delivery_address=(await DeliveryAddress.objects().first()).id)

@@ -39,6 +39,7 @@ async def _incident(prefix: str = "acme", reseller_code: str = "R1", serial: str
 
     contract = await Contract.objects().where(Contract.number == f"{reseller_code}-1").first()
     rows = await Incident.insert(Incident(number=f"{serial[-4:]}0101", contract=contract.id, company=customer.company_id,
+                                          reseller=contract.reseller,
                                           created_by=customer.admin_id, status="new", title="Panne",
                                           nature="defective", description="x")).returning(Incident.id)
     return rows[0]["id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.accounts.services import create_user
+from app.contracts.services import claim_contract
 from app.db.tables import Attachment, Incident, IncidentStatusChange, Message, Notification
 from tests.factories import make_contract, make_customer, make_reseller
 from tests.incidents.helpers import declare
@@ -56,6 +57,43 @@ async def test_queue_filters_and_search(client, new_client):
     partial = await client.get("/reseller/incidents", params={"q": "Disque"},
                                headers={"HX-Request": "true", "HX-Target": "queue-results"})
     assert partial.text.lstrip().startswith('<div id="queue-results"')
+
+
+async def test_a_whole_serial_or_number_finds_exactly_its_incidents(client, new_client):
+    """What a reseller pastes from a label or a mail: exact matches only, not every serial that
+    contains it (a substring search would also list NAS00011's incident)."""
+    reseller_id, customer, first, customer_http = await _declared(new_client, serial="NAS0001")
+    await make_contract(reseller_id, "R1-1002", "NAS00011")
+    async with Incident._meta.db.transaction():
+        await claim_contract(customer.company_id, customer.admin_id, "NAS00011")
+    second = await declare(customer_http, "R1-1002", title="Ventilateur bruyant")
+    await sign_in(client, "agent_r1")
+    for query, expected, absent in (("nas0001", first, second), ("NAS 00011", second, first),
+                                    (first, first, second), ("NAS000", None, None)):
+        text = text_of((await client.get("/reseller/incidents", params={"q": query, "status": "all"})).text)
+        if expected:
+            assert expected in text and absent not in text, query
+        else:  # a part of a serial: the substring search, both
+            assert first in text and second in text, query
+
+
+async def test_a_long_queue_is_counted_up_to_a_cap_and_still_pages_on(client, new_client):
+    reseller_id, customer, number, _ = await _declared(new_client)
+    contract_id = (await Incident.select(Incident.contract).where(Incident.number == number).first())["contract"]
+    await Incident.raw(
+        """INSERT INTO incident (number, contract, company, status, title, submitted_at, last_activity_at)
+           SELECT 'X' || n, {}, {}, 'new', 'Incident ' || n, now(), now() - n * interval '1 minute'
+           FROM generate_series(1, 1100) AS n""",
+        contract_id, customer.company_id,
+    )
+    await sign_in(client, "agent_r1")
+    page = text_of((await client.get("/reseller/incidents")).text)
+    assert "1–25 sur plus de 1 000" in page and "Page 1 /" not in page and "Suivant" in page
+    page_41 = text_of((await client.get("/reseller/incidents", params={"page": 41})).text)
+    assert "1 001–1 025 sur 1 101" in page_41 and "Page 41 / 45" in page_41  # exact again near the end
+    page_45 = text_of((await client.get("/reseller/incidents", params={"page": 45})).text)
+    assert "1 101–1 101 sur 1 101" in page_45 and "Page 45 / 45" in page_45
+    assert "Suivant" not in page_45
 
 
 async def test_reply_reaches_the_customer_and_takes_the_incident_in_hand(client, new_client):
