@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+if TYPE_CHECKING:
+    from piccolo.table import Table
 
 T = TypeVar("T")
 PER_PAGE = 25
@@ -48,8 +51,16 @@ def page_bounds(number: int, per_page: int = PER_PAGE) -> tuple[int, int, int]:
     return number, per_page, (number - 1) * per_page
 
 
-def capped_total(counted: int, offset: int, cap: int) -> tuple[int, bool]:
-    """(total, is a lower bound) from a count taken with `LIMIT offset + cap + 1`."""
+COUNT_CAP = 1000  # rows counted past the current page by count_up_to; beyond, the pager says "plus de"
+
+
+async def count_up_to(table: type[Table], from_where: str, *args: object, offset: int,
+                      cap: int = COUNT_CAP) -> tuple[int, bool]:
+    """(total, is a lower bound) of `SELECT … {from_where}`, counting at most `cap` rows past
+    `offset`: a list of 170,000 incidents costs the same to page through as one of 1,000."""
+    rows = await table.raw(f"SELECT count(*) AS n FROM (SELECT 1 {from_where} LIMIT {{}}) AS counted",
+                           *args, offset + cap + 1)
+    counted = rows[0]["n"]
     if counted > offset + cap:
         return offset + cap, True
     return counted, False

@@ -19,7 +19,7 @@ from app.incidents.services import change_status, post_message
 from app.incidents.statuses import OPEN_STATUSES_SQL, STATUS_LABELS, STATUS_SENTENCES, TRANSITIONS, can_move
 from app.notifications.channel import notifications_read, publish
 from app.notifications.services import company_users, notify
-from app.pagination import Page, capped_total, page_bounds
+from app.pagination import Page, count_up_to, page_bounds
 from app.validation import Validator, like_pattern, search_text
 
 QUEUE_STATUS_FILTERS = {"open": "Ouverts", **{k: v for k, v in STATUS_LABELS.items() if k != "draft"}}
@@ -44,15 +44,12 @@ class QueueRow:
 
 
 
-QUEUE_COUNT_CAP = 1000  # rows counted past the current page; beyond, the pager says "plus de"
-
-
 async def queue(user: CurrentUser, *, query: str = "", status: str = "", assignee: str = "",
                 page: int = 1) -> Page[QueueRow]:
     """Every incident on the reseller's contracts, last activity first, filtered and searched.
 
     Each filter has its index in page order (migration "incident.reseller filled, kept true"), so
-    a page reads its 25 rows and the count stops at QUEUE_COUNT_CAP past them. A search that is
+    a page reads its 25 rows and the count stops at COUNT_CAP past them. A search that is
     a whole incident number or serial number (what a reseller pastes from a label or a mail)
     finds its incidents through unique indexes; anything else is a substring search over number,
     customer, title and serials.
@@ -80,11 +77,7 @@ async def queue(user: CurrentUser, *, query: str = "", status: str = "", assigne
         where += """ AND (i.number LIKE {} OR co.name ILIKE {} OR i.title ILIKE {}
                      OR EXISTS (SELECT 1 FROM article s WHERE s.contract = i.contract AND s.serial_number LIKE {}))"""
         args += [like_pattern(query.replace(" ", "")), like_pattern(query), like_pattern(query), like_pattern(normalise_serial(query))]
-    counted = (await Incident.raw(
-        f"SELECT count(*) AS n FROM (SELECT 1 {joins} WHERE {where} LIMIT {{}}) AS matching",
-        *args, offset + QUEUE_COUNT_CAP + 1,
-    ))[0]["n"]
-    total, lower_bound = capped_total(counted, offset, QUEUE_COUNT_CAP)
+    total, lower_bound = await count_up_to(Incident, f"{joins} WHERE {where}", *args, offset=offset)
     rows = await Incident.raw(
         f"""SELECT i.number, i.title, i.status, co.name AS company_name, c.product_reference,
                    coalesce(a.serial_number, '') AS nas_serial, i.last_activity_at,
