@@ -14,7 +14,7 @@ import asyncpg
 from app import audit
 from app.accounts import ratelimit
 from app.contracts.serials import normalise_serial
-from app.db.tables import Article, Contract, ExtensionOffer, QuoteRequest, Reseller
+from app.db.tables import Contract, QuoteRequest
 from app.errors import NotFound, ValidationFailed
 from app.notifications.services import notify, reseller_staff
 from app.validation import like_pattern, search_text
@@ -170,46 +170,43 @@ async def _company_contract(company_id: int, number: str) -> dict:
     return row
 
 
+# One round trip for the whole contract page: the contract, its reseller, and its articles, offers
+# and quote requests as arrays of anonymous records (asyncpg decodes them with their own types).
+# The offers are the reseller's active ones for the product or any article's reference.
+_DETAIL_SQL = """
+SELECT c.id, c.number, c.product_reference, c.starts_on, c.ends_on, c.reseller AS reseller_id,
+       (r.name, r.street, r.complement, r.postal_code, r.city, r.country, r.email, r.phone) AS reseller,
+       ARRAY(SELECT (a.id, a.designation, a.product_reference, a.serial_number, a.kind, a.specs_url, a.specs_text)
+             FROM article a WHERE a.contract = c.id ORDER BY a.position, a.id) AS articles,
+       ARRAY(SELECT (o.id, o.code, o.label, o.duration_months)
+             FROM extension_offer o
+             WHERE o.reseller = c.reseller AND o.is_active
+               AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(o.product_references) AS ref
+                           WHERE upper(ref) = upper(c.product_reference)
+                              OR upper(ref) IN (SELECT upper(a.product_reference) FROM article a
+                                                WHERE a.contract = c.id))
+             ORDER BY o.duration_months, o.code) AS offers,
+       ARRAY(SELECT (q.id, q.offer, o.code, o.label, q.status, q.requested_at, q.answer, q.answered_at)
+             FROM quote_request q JOIN extension_offer o ON o.id = q.offer
+             WHERE q.contract = c.id ORDER BY q.requested_at DESC) AS quotes
+FROM contract c JOIN reseller r ON r.id = c.reseller
+WHERE c.number = {} AND c.company = {}
+"""
+
+
 async def contract_detail(company_id: int, number: str) -> ContractDetail:
     """One contract of the company with its articles, offers, quote requests and reseller."""
-    contract = await _company_contract(company_id, number)
-    articles = [
-        ArticleView(**row)
-        for row in await Article.select(
-            Article.id, Article.designation, Article.product_reference, Article.serial_number,
-            Article.kind, Article.specs_url, Article.specs_text,
-        ).where(Article.contract == contract["id"]).order_by(Article.position).order_by(Article.id)
-    ]
-    references = {contract["product_reference"], *(a.product_reference for a in articles)}
-    offers = [
-        OfferView(row["id"], row["code"], row["label"], row["duration_months"])
-        for row in await ExtensionOffer.raw(
-            """SELECT id, code, label, duration_months FROM extension_offer
-               WHERE reseller = {} AND is_active
-                 AND EXISTS (SELECT 1 FROM jsonb_array_elements_text(product_references) AS r
-                             WHERE upper(r) = ANY({}))
-               ORDER BY duration_months, code""",
-            contract["reseller"], sorted(r.upper() for r in references),
-        )
-    ]
-    quotes = [
-        QuoteView(**row)
-        for row in await QuoteRequest.raw(
-            """SELECT q.id, q.offer AS offer_id, o.code AS offer_code, o.label AS offer_label,
-                      q.status, q.requested_at, q.answer, q.answered_at
-               FROM quote_request q JOIN extension_offer o ON o.id = q.offer
-               WHERE q.contract = {} ORDER BY q.requested_at DESC""",
-            contract["id"],
-        )
-    ]
-    reseller = await Reseller.select(
-        Reseller.name, Reseller.street, Reseller.complement, Reseller.postal_code, Reseller.city,
-        Reseller.country, Reseller.email, Reseller.phone,
-    ).where(Reseller.id == contract["reseller"]).first()
+    rows = await Contract.raw(_DETAIL_SQL, number, company_id)
+    if not rows:
+        raise NotFound()
+    row = rows[0]
     return ContractDetail(
-        id=contract["id"], number=contract["number"], product_reference=contract["product_reference"],
-        starts_on=contract["starts_on"], ends_on=contract["ends_on"], reseller_id=contract["reseller"],
-        reseller=ResellerView(**reseller), articles=articles, offers=offers, quotes=quotes,
+        id=row["id"], number=row["number"], product_reference=row["product_reference"],
+        starts_on=row["starts_on"], ends_on=row["ends_on"], reseller_id=row["reseller_id"],
+        reseller=ResellerView(*row["reseller"]),
+        articles=[ArticleView(*article) for article in row["articles"]],
+        offers=[OfferView(*offer) for offer in row["offers"]],
+        quotes=[QuoteView(*quote) for quote in row["quotes"]],
     )
 
 

@@ -96,9 +96,12 @@ async def _protected_contract(user: CurrentUser, number: str) -> dict:
 
 async def draft_for_contract(user: CurrentUser, contract_id: int) -> dict | None:
     """The user's draft on this contract, if one is in progress."""
-    return await Incident.select(Incident.id, Incident.wizard_step).where(
-        (Incident.created_by == user.id) & (Incident.contract == contract_id) & (Incident.status == "draft")
-    ).order_by(Incident.updated_at, ascending=False).first()
+    rows = await Incident.raw(
+        """SELECT id, wizard_step FROM incident
+           WHERE created_by = {} AND status = 'draft' AND contract = {} ORDER BY updated_at DESC LIMIT 1""",
+        user.id, contract_id,
+    )
+    return rows[0] if rows else None
 
 
 async def start_draft(user: CurrentUser, number: str) -> int:
