@@ -35,15 +35,21 @@ async def notify(
     incident_id: int | None = None,
     quote_request_id: int | None = None,
 ) -> list[int]:
-    """Write one notification per recipient and announce them; returns their ids."""
-    rows = [
-        Notification(recipient=user_id, kind=kind, title=title, body=body, incident=incident_id,
-                     quote_request=quote_request_id)
-        for user_id in dict.fromkeys(recipients)
-    ]
-    if not rows:
+    """Write one notification per recipient and announce them; returns their ids.
+
+    One statement whatever the number of recipients: the recipients travel as one array
+    parameter (a row of parameters each would stop at asyncpg's 32,767 arguments, ~3,600 users).
+    """
+    users = list(dict.fromkeys(recipients))
+    if not users:
         return []
-    inserted = await Notification.insert(*rows).returning(Notification.id, Notification.recipient)
+    inserted = await Notification.raw(
+        """INSERT INTO notification (recipient, kind, title, body, incident, quote_request)
+           SELECT recipient, {}, {}, {}, {}, {} FROM unnest({}::integer[]) WITH ORDINALITY AS r (recipient, n)
+           ORDER BY n
+           RETURNING id, recipient""",
+        kind, title, body, incident_id, quote_request_id, users,
+    )
     await publish(notification_created(row["recipient"], row["id"]) for row in inserted)
     return [row["id"] for row in inserted]
 

@@ -80,3 +80,21 @@ async def test_mark_everything_read_and_the_page_without_javascript(client):
 async def test_stream_without_a_session_answers_204(client):
     response = await client.get("/notifications/stream")
     assert response.status_code == 204
+
+
+async def test_one_notice_reaches_thousands_of_users_in_one_statement():
+    """Past ~3,600 recipients a row of bound parameters per recipient hits asyncpg's 32,767."""
+    customer = await make_customer("acme")
+    await Notification.raw(
+        """INSERT INTO app_user (company, role, first_name, last_name, email, username)
+           SELECT {}, 'basic', 'Prénom', 'Nom ' || n, 'u' || n || '@example.com', 'user_' || n
+           FROM generate_series(1, 5000) AS n""",
+        customer.company_id,
+    )
+    users = [row["id"] for row in await Notification.raw("SELECT id FROM app_user ORDER BY id")]
+    ids = await notify([*users, users[0]], kind="announcement", title="Maintenance samedi")
+    assert len(ids) == len(users) == 5002  # one each, the repeated recipient once
+    rows = await Notification.raw(
+        "SELECT recipient, title, read_at FROM notification ORDER BY id")
+    assert [row["recipient"] for row in rows] == users  # in the order given
+    assert {(row["title"], row["read_at"]) for row in rows} == {("Maintenance samedi", None)}
