@@ -69,7 +69,8 @@ async def queue(user: CurrentUser, *, query: str = "", status: str = "", assigne
         where += " AND i.assignee IS NULL"
     joins = "FROM incident i"
     query = search_text(query)
-    if query and (exact := await _exact_matches(user.reseller_id, query)):
+    exact = await _exact_matches(user.reseller_id, query) if query else []
+    if exact:
         where += " AND i.id = ANY({})"
         args.append(exact)
     elif query:
@@ -77,7 +78,10 @@ async def queue(user: CurrentUser, *, query: str = "", status: str = "", assigne
         where += """ AND (i.number LIKE {} OR co.name ILIKE {} OR i.title ILIKE {}
                      OR EXISTS (SELECT 1 FROM article s WHERE s.contract = i.contract AND s.serial_number LIKE {}))"""
         args += [like_pattern(query.replace(" ", "")), like_pattern(query), like_pattern(query), like_pattern(normalise_serial(query))]
-    total, lower_bound = await count_up_to(Incident, f"{joins} WHERE {where}", *args, offset=offset)
+    if exact:  # a handful of rows; and no LIMIT: its generic plan walks the reseller's whole index
+        total, lower_bound = (await Incident.raw(f"SELECT count(*) AS n {joins} WHERE {where}", *args))[0]["n"], False
+    else:
+        total, lower_bound = await count_up_to(Incident, f"{joins} WHERE {where}", *args, offset=offset)
     rows = await Incident.raw(
         f"""SELECT i.number, i.title, i.status, co.name AS company_name, c.product_reference,
                    coalesce(a.serial_number, '') AS nas_serial, i.last_activity_at,
