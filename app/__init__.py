@@ -19,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def _template_engine() -> JinjaTemplateEngine:
+    from app.config import settings
     from app.web import formatting
 
     environment = Environment(
@@ -26,11 +27,26 @@ def _template_engine() -> JinjaTemplateEngine:
         autoescape=select_autoescape(default=True),
         trim_blocks=True,
         lstrip_blocks=True,
+        # Templates change with a deployment, not while serving: no stat() of every template and
+        # macro file on every render, except with DEBUG=1 where an edit shows on reload.
+        auto_reload=settings.debug,
     )
     environment.filters["date_fr"] = formatting.date_fr
     environment.filters["datetime_fr"] = formatting.datetime_fr
     environment.filters["number_fr"] = formatting.number_fr
     return JinjaTemplateEngine.from_environment(environment)
+
+
+async def _release_as_is(connection: object) -> None:
+    """The pool's `reset`: nothing beyond what asyncpg always does on release (roll back a
+    transaction left open, drop listeners).
+
+    asyncpg's default reset sends `pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`
+    after every query, which was half of all round trips of a page. Nothing of ours leaves
+    session state on a pooled connection: LISTEN is the broker's own connection, the only
+    advisory lock is transaction-scoped (pg_advisory_xact_lock), no SET, no cursor outside a
+    transaction (tests/db/test_pool.py holds this).
+    """
 
 
 @asynccontextmanager
@@ -40,7 +56,7 @@ async def _database(app: Litestar) -> AsyncIterator[None]:
     from app.notifications.broker import start_broker, stop_broker
 
     engine = engine_finder()
-    await engine.start_connection_pool(min_size=1, max_size=10)
+    await engine.start_connection_pool(min_size=1, max_size=10, reset=_release_as_is)
     await start_broker(settings.database_url)
     try:
         yield
