@@ -98,3 +98,26 @@ async def test_one_notice_reaches_thousands_of_users_in_one_statement():
         "SELECT recipient, title, read_at FROM notification ORDER BY id")
     assert [row["recipient"] for row in rows] == users  # in the order given
     assert {(row["title"], row["read_at"]) for row in rows} == {("Maintenance samedi", None)}
+
+
+async def test_the_stream_renders_each_notice_once_and_exactly_as_the_template(app):
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from app.notifications.controllers import _stream_renderer
+    from app.notifications.services import NotificationView
+
+    engine = app.template_engine
+    item, badge = engine.get_template("notifications/_item.html"), engine.get_template("notifications/_badge.html")
+    renderer = _stream_renderer(app)
+    when = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
+    base = NotificationView(id=1, kind="new_message", title='Réponse <b>"urgente"</b> & 888', body="Corps 1",
+                            created_at=when, read_at=None, incident_number="26112701", contract_number="1001")
+    for view, csrf in ((base, "tok-A"), (replace(base, id=987654), "tok-B"), (replace(base, read_at=when), "x'\"<")):
+        assert renderer.item(view, csrf) == item.render(n=view, csrf=csrf)
+    for count in (0, 1, 2, 99, 100, 1234):
+        assert renderer.badge(count) == badge.render(count=count)
+    renderer._item_shape.cache_clear()
+    for number in range(1, 1001):  # a broadcast: a thousand rows of one notice
+        renderer.item(replace(base, id=number), f"token-{number}")
+    assert renderer._item_shape.cache_info().misses == 1
