@@ -542,6 +542,8 @@ async def finish(url: str) -> dict[str, int]:
             await connection.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), coalesce((SELECT max(id) FROM {table}), 1))")
         await connection.execute("SET session_replication_role = DEFAULT")
+        # what the triggers (off during the load) would have written
+        await connection.execute("UPDATE contract SET search_text = contract_search_text(id, number, product_reference)")
         await connection.execute("VACUUM (ANALYZE)")
         counts = {}
         for table in SEQUENCES:

@@ -10,8 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from app.contracts.serials import normalise_serial
-from app.contracts.services import Protection, protection_on
+from app.contracts.services import CONTRACT_SEARCH, Protection, contract_search_args, protection_on
 from app.db.tables import Article, Company, Contract, Incident, IncidentArticle
 from app.errors import NotFound
 from app.incidents.statuses import OPEN_STATUSES, OPEN_STATUSES_SQL, STATUS_LABELS
@@ -114,9 +113,8 @@ async def list_contracts(reseller_id: int, *, query: str = "", company_id: int |
         where += " AND c.company = {}"
         args.append(company_id)
     if query:
-        where += """ AND (c.number ILIKE {} OR c.product_reference ILIKE {} OR co.name ILIKE {}
-                     OR EXISTS (SELECT 1 FROM article s WHERE s.contract = c.id AND s.serial_number LIKE {}))"""
-        args += [like_pattern(query), like_pattern(query), like_pattern(query), like_pattern(normalise_serial(query))]
+        where += f" AND ({CONTRACT_SEARCH} OR co.name ILIKE {{}})"
+        args += [*contract_search_args(query), like_pattern(query)]
     joins = "FROM contract c LEFT JOIN company co ON co.id = c.company"
     total = (await Contract.raw(f"SELECT count(*) AS n {joins} WHERE {where}", *args))[0]["n"]
     rows = await Contract.raw(

@@ -137,6 +137,16 @@ class ContractDetail:
 
 
 
+# A query matches the contract's number, its product reference or any of its articles' serials,
+# all in contract.search_text (upper case, kept by triggers): as typed, or as a serial is written
+# (no spaces, see normalise_serial).
+CONTRACT_SEARCH = "c.search_text LIKE upper({}) OR c.search_text LIKE {}"
+
+
+def contract_search_args(query: str) -> list[str]:
+    return [like_pattern(query), like_pattern(normalise_serial(query))]
+
+
 async def list_company_contracts(company_id: int, *, query: str = "", page: int = 1) -> Page[ContractRow]:
     """The company's contracts, matching `query` on number, product reference or any serial."""
     query = search_text(query)
@@ -144,9 +154,8 @@ async def list_company_contracts(company_id: int, *, query: str = "", page: int 
     where = "c.company = {}"
     args: list[object] = [company_id]
     if query:
-        where += """ AND (c.number ILIKE {} OR c.product_reference ILIKE {}
-                     OR EXISTS (SELECT 1 FROM article s WHERE s.contract = c.id AND s.serial_number LIKE {}))"""
-        args += [like_pattern(query), like_pattern(query), like_pattern(normalise_serial(query))]
+        where += f" AND ({CONTRACT_SEARCH})"
+        args += contract_search_args(query)
     total = (await Contract.raw(f"SELECT count(*) AS n FROM contract c WHERE {where}", *args))[0]["n"]
     rows = await Contract.raw(
         f"""SELECT c.id, c.number, c.product_reference, c.starts_on, c.ends_on,

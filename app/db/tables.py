@@ -79,6 +79,9 @@ class Contract(Table, tablename="contract"):
     ends_on = Date()
     created_at = Timestamptz(default=TimestamptzNow())
     updated_at = Timestamptz(default=TimestamptzNow())
+    # Number, product reference and every article's serial, upper-cased, for the contract
+    # searches; written by triggers only (migration "contract.search_text: triggers and fill").
+    search_text = Text(default="")
 
 
 class Article(Table, tablename="article"):

@@ -367,3 +367,24 @@ async def test_an_incident_carries_its_contracts_reseller_and_nothing_else():
         await sql("UPDATE incident SET reseller = {} WHERE id = {}", second, incident_id)
     await sql("UPDATE contract SET reseller = {} WHERE id = {}", second, contract_id)  # handed over
     assert (await Incident.select(Incident.reseller).where(Incident.id == incident_id).first())["reseller"] == second
+
+
+async def test_a_contracts_search_text_follows_its_number_reference_and_articles():
+    async def text(contract_id: int) -> str:
+        return (await sql("SELECT search_text FROM contract WHERE id = {}", contract_id))[0]["search_text"]
+
+    r = await reseller()
+    first, second = await contract("c-1", r), await contract("c-2", r)
+    assert await text(first) == "C-1 TS-131K"
+    nas = await article(first, "nas0001")
+    disk = await article(first, "wd-77", kind="disk")
+    assert await text(first) == "C-1 TS-131K NAS0001 WD-77"
+    await sql("UPDATE article SET serial_number = 'WD-78' WHERE id = {}", disk)
+    await sql("UPDATE contract SET number = 'C-1B', product_reference = 'TS-231' WHERE id = {}", first)
+    assert await text(first) == "C-1B TS-231 NAS0001 WD-78"
+    await sql("UPDATE article SET contract = {} WHERE id = {}", second, disk)  # moved to the other one
+    assert (await text(first), await text(second)) == ("C-1B TS-231 NAS0001", "C-2 TS-131K WD-78")
+    await sql("DELETE FROM article WHERE id = {}", nas)
+    assert await text(first) == "C-1B TS-231"
+    await sql("DELETE FROM contract WHERE id = {}", second)  # its articles go with it, quietly
+    assert await Article.count() == 0
