@@ -60,6 +60,7 @@ class Broker:
         self._lost = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._pending: set[asyncio.Task] = set()
+        self._last_delivery: asyncio.Task | None = None
         self.connected = asyncio.Event()
 
     # -- streams ---------------------------------------------------------------------------------
@@ -165,7 +166,8 @@ class Broker:
                     if subscription.session_id != kept:
                         subscription.offer(Signal.END)
         if wanted:
-            task = asyncio.create_task(self._deliver(wanted))
+            task = asyncio.create_task(self._deliver(wanted, after=self._last_delivery))
+            self._last_delivery = task
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
 
@@ -173,11 +175,17 @@ class Broker:
         for subscription in self.by_user.get(user_id, ()):
             subscription.offer(item)
 
-    async def _deliver(self, ids: list[int]) -> None:
+    async def _deliver(self, ids: list[int], after: asyncio.Task | None) -> None:
         try:
             rows = await by_ids(ids)
         except Exception as error:  # the database is away: the streams re-read it when it is back
+            rows = None
             log.warning("could not load notifications %s (%r); streams will re-sync", ids[:5], error)
+        # Loads run side by side but are routed in NOTIFY order: a stream skips any id below the
+        # last one it sent, so a later payload overtaking an earlier one would lose the earlier.
+        if after is not None and not after.done():
+            await asyncio.wait([after])
+        if rows is None:
             self._broadcast(Signal.RESYNC)
             return
         for notification_id in sorted(rows):

@@ -7,14 +7,21 @@ it starts with the current count. It ends when its session ends.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable
 
 from app.accounts.sessions import CurrentUser, session_is_open
+from app.db.errors import database_unreachable
 from app.notifications import services
 from app.notifications.broker import Broker, Signal
 from app.notifications.services import NotificationView
 
+log = logging.getLogger(__name__)
+
 RETRY_MS = 3000
+RESYNC_RETRY_SECONDS = 0.5  # while PostgreSQL is away, doubling up to the maximum
+RESYNC_RETRY_MAX_SECONDS = 5.0
 PING_SECONDS = 15
 SIGNED_OUT = "signed-out"
 
@@ -41,27 +48,48 @@ async def events(
             last_id = last_event_id
             yield {"event": "unread", "retry": RETRY_MS, "data": render_badge(unread)}
             replay_needed = True
+        check_session = False
+        retry_delay = RESYNC_RETRY_SECONDS
         while True:
             if replay_needed:
-                for view in await services.after(user.id, last_id):
+                try:
+                    if check_session and not await session_is_open(user.session_id):
+                        yield {"event": SIGNED_OUT, "data": ""}
+                        return
+                    missed = await services.after(user.id, last_id)
+                    unread = await services.unread_count(user.id)
+                except Exception as error:
+                    if not database_unreachable(error):
+                        raise
+                    # PostgreSQL is away: the tab keeps its stream and re-syncs when the broker
+                    # is back (its RESYNC wakes us up) or, failing that, on a timer.
+                    log.info("stream of user %s waits for the database (%r)", user.id, error)
+                    try:
+                        item = await asyncio.wait_for(subscription.queue.get(), retry_delay)
+                    except TimeoutError:
+                        item = None
+                    if item == Signal.END:
+                        yield {"event": SIGNED_OUT, "data": ""}
+                        return
+                    retry_delay = min(retry_delay * 2, RESYNC_RETRY_MAX_SECONDS)
+                    continue  # whatever else came is in the database: the replay reads it
+                for view in missed:
                     last_id = view.id
                     yield {"event": "notification", "id": str(view.id), "data": render_item(view)}
-                replay_needed = False
-                unread = await services.unread_count(user.id)
+                replay_needed = check_session = False
+                retry_delay = RESYNC_RETRY_SECONDS
             else:
                 item = await subscription.queue.get()
                 if item == Signal.END:
                     yield {"event": SIGNED_OUT, "data": ""}  # sse-close: the browser stops reconnecting
                     return
                 if item == Signal.RESYNC:
-                    if not await session_is_open(user.session_id):
-                        yield {"event": SIGNED_OUT, "data": ""}
-                        return
-                    replay_needed = True
+                    replay_needed = check_session = True
                     continue
                 if item == Signal.RECOUNT:
-                    unread = await services.unread_count(user.id)
-                elif isinstance(item, NotificationView):
+                    replay_needed = True  # counts again, and waits out the database if it is away
+                    continue
+                if isinstance(item, NotificationView):
                     if item.id <= last_id:
                         continue
                     last_id = item.id

@@ -17,12 +17,14 @@ from litestar.exceptions import (
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.response import Redirect
 
+from app.db.errors import database_unreachable
 from app.errors import Forbidden, NotFound, RateLimited
 from app.web.rendering import fragment, render
 
 log = logging.getLogger(__name__)
 
 CSRF_FAILED = "CSRF token verification failed"
+CLIENT_LEFT = "client disconnected prematurely"  # Litestar's words when a request body stops short
 
 
 def _page(request: Request, status: int, title: str, message: str, headers=None) -> Response:
@@ -70,6 +72,8 @@ def rate_limited(request: Request, exc: RateLimited) -> Response:
 
 
 def database_unavailable(request: Request, exc: Exception) -> Response:
+    if not database_unreachable(exc):  # an OSError about something else: a bug or a file
+        return server_error(request, exc)
     log.error("database unavailable on %s %s: %r", request.method, request.url.path, exc)
     return _page(
         request, 503, "Service momentanément indisponible",
@@ -87,6 +91,9 @@ def too_large(request: Request, exc: Exception) -> Response:
 
 
 def http_error(request: Request, exc: HTTPException) -> Response:
+    if exc.detail == CLIENT_LEFT:  # an upload cancelled, a tab closed: no one left to answer
+        log.info("client left during %s %s", request.method, request.url.path)
+        return Response(content=b"", status_code=400)
     if exc.status_code >= 500:
         log.error("%s on %s %s: %s", exc.status_code, request.method, request.url.path, exc.detail)
     return _page(request, exc.status_code, "Requête refusée", "Cette requête n'a pas pu être traitée.")
@@ -119,10 +126,12 @@ EXCEPTION_HANDLERS = {
     Forbidden: forbidden,
     RateLimited: rate_limited,
     RequestEntityTooLarge: too_large,
+    # PostgreSQL away (see app/db/errors.py): a 503 page, never a 500
     asyncpg.PostgresConnectionError: database_unavailable,
-    asyncpg.CannotConnectNowError: database_unavailable,
+    asyncpg.OperatorInterventionError: database_unavailable,
     asyncpg.InterfaceError: database_unavailable,
-    ConnectionError: database_unavailable,
+    asyncpg.InternalClientError: database_unavailable,
+    OSError: database_unavailable,  # ConnectionError, and a socket gone with its server
     HTTPException: http_error,
     Exception: server_error,
 }
