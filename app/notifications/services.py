@@ -106,14 +106,18 @@ async def by_ids(ids: list[int]) -> dict[int, tuple[int, NotificationView]]:
     return {row["id"]: (row.pop("recipient"), NotificationView(**row)) for row in map(dict, rows)}
 
 
+# Raw statements: every stream opens with these two, and Piccolo's query building cost more than
+# PostgreSQL's answer (a third of the server's time while 10,000 streams opened).
 async def unread_count(user_id: int) -> int:
-    return await Notification.count().where((Notification.recipient == user_id) & Notification.read_at.is_null())
+    rows = await Notification.raw(
+        "SELECT count(*) AS n FROM notification WHERE recipient = {} AND read_at IS NULL", user_id)
+    return rows[0]["n"]
 
 
 async def latest_id(user_id: int) -> int:
-    row = await Notification.select(Notification.id).where(Notification.recipient == user_id).order_by(
-        Notification.id, ascending=False).first()
-    return row["id"] if row else 0
+    rows = await Notification.raw(
+        "SELECT coalesce(max(id), 0) AS id FROM notification WHERE recipient = {}", user_id)
+    return rows[0]["id"]
 
 
 def target_url(view: NotificationView, *, reseller: bool) -> str:

@@ -11,6 +11,8 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 
+from sse_starlette import ServerSentEvent
+
 from app.accounts.sessions import CurrentUser, session_is_open
 from app.db.errors import database_unreachable
 from app.notifications import services
@@ -32,8 +34,13 @@ async def events(
     last_event_id: int | None,
     render_item: Callable[[NotificationView], str],
     render_badge: Callable[[int], str],
-) -> AsyncIterator[dict]:
-    """The stream of one tab, as sse-starlette event dicts."""
+) -> AsyncIterator[bytes]:
+    """The stream of one tab, as encoded server-sent events.
+
+    A notification and the badge it changes leave in one chunk (one write to the socket, not
+    two: a broadcast makes thousands at once), and the keep-alive comes from here rather than
+    from a ping task of sse-starlette's per stream (memory per stream, docs/PERFORMANCE.md).
+    """
     subscription = broker.subscribe(user.id, user.session_id)  # first, so nothing slips in between
     try:
         # The badge's count is kept here (+1 per notification sent) and read from the database
@@ -42,19 +49,22 @@ async def events(
         unread = await services.unread_count(user.id)
         if last_event_id is None:
             last_id = await services.latest_id(user.id)
-            yield {"event": "unread", "id": str(last_id), "retry": RETRY_MS, "data": render_badge(unread)}
+            yield encode(badge_event(render_badge(unread), last_id=last_id))
             replay_needed = False
         else:
             last_id = last_event_id
-            yield {"event": "unread", "retry": RETRY_MS, "data": render_badge(unread)}
+            yield encode(badge_event(render_badge(unread)))
             replay_needed = True
+        # What was sent, by id: two transactions may commit in the other order than their ids,
+        # so "below the last id" does not mean "sent" (a replay overlaps live events, too).
+        sent = RecentIds()
         check_session = False
         retry_delay = RESYNC_RETRY_SECONDS
         while True:
             if replay_needed:
                 try:
                     if check_session and not await session_is_open(user.session_id):
-                        yield {"event": SIGNED_OUT, "data": ""}
+                        yield encode({"event": SIGNED_OUT, "data": ""})
                         return
                     missed = await services.after(user.id, last_id)
                     unread = await services.unread_count(user.id)
@@ -69,32 +79,69 @@ async def events(
                     except TimeoutError:
                         item = None
                     if item == Signal.END:
-                        yield {"event": SIGNED_OUT, "data": ""}
+                        yield encode({"event": SIGNED_OUT, "data": ""})
                         return
                     retry_delay = min(retry_delay * 2, RESYNC_RETRY_MAX_SECONDS)
                     continue  # whatever else came is in the database: the replay reads it
+                chunk = [notification_event(view, render_item(view)) for view in missed if view.id not in sent]
                 for view in missed:
-                    last_id = view.id
-                    yield {"event": "notification", "id": str(view.id), "data": render_item(view)}
+                    sent.add(view.id)
+                    last_id = max(last_id, view.id)
+                yield encode(*chunk, badge_event(render_badge(unread)))
                 replay_needed = check_session = False
                 retry_delay = RESYNC_RETRY_SECONDS
-            else:
-                item = await subscription.queue.get()
-                if item == Signal.END:
-                    yield {"event": SIGNED_OUT, "data": ""}  # sse-close: the browser stops reconnecting
-                    return
-                if item == Signal.RESYNC:
-                    replay_needed = check_session = True
-                    continue
-                if item == Signal.RECOUNT:
-                    replay_needed = True  # counts again, and waits out the database if it is away
-                    continue
-                if isinstance(item, NotificationView):
-                    if item.id <= last_id:
-                        continue
-                    last_id = item.id
-                    unread += 1 if item.is_unread else 0
-                    yield {"event": "notification", "id": str(item.id), "data": render_item(item)}
-            yield {"event": "unread", "data": render_badge(unread)}
+                continue
+            try:
+                async with asyncio.timeout(PING_SECONDS):
+                    item = await subscription.queue.get()
+            except TimeoutError:
+                yield PING
+                continue
+            if item == Signal.END:
+                yield encode({"event": SIGNED_OUT, "data": ""})  # sse-close: the browser stops reconnecting
+                return
+            if item == Signal.RESYNC:
+                replay_needed = check_session = True
+            elif item == Signal.RECOUNT:
+                replay_needed = True  # counts again, and waits out the database if it is away
+            elif isinstance(item, NotificationView) and item.id not in sent:
+                sent.add(item.id)
+                last_id = max(last_id, item.id)
+                unread += 1 if item.is_unread else 0
+                yield encode(notification_event(item, render_item(item)), badge_event(render_badge(unread)))
     finally:
         broker.unsubscribe(subscription)
+
+
+PING = ServerSentEvent(comment="ping").encode()  # a comment: keeps proxies from closing an idle stream
+
+
+def encode(*events: dict) -> bytes:
+    return b"".join(ServerSentEvent(**event).encode() for event in events)
+
+
+def notification_event(view: NotificationView, html: str) -> dict:
+    return {"event": "notification", "id": str(view.id), "data": html}
+
+
+def badge_event(html: str, *, last_id: int | None = None) -> dict:
+    """The badge; the first one of a stream also says where it starts (`id`) and the retry delay."""
+    if last_id is None:
+        return {"event": "unread", "data": html}
+    return {"event": "unread", "id": str(last_id), "retry": RETRY_MS, "data": html}
+
+
+class RecentIds:
+    """The ids sent lately, forgetting the oldest past `size`: far more than commits can overtake."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._ids: dict[int, None] = {}
+        self._size = size
+
+    def __contains__(self, notification_id: int) -> bool:
+        return notification_id in self._ids
+
+    def add(self, notification_id: int) -> None:
+        self._ids[notification_id] = None
+        if len(self._ids) > self._size:
+            del self._ids[next(iter(self._ids))]
