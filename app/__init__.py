@@ -19,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 
 
 def _template_engine() -> JinjaTemplateEngine:
+    from app.accounts.passwords import MIN_LENGTH
     from app.config import settings
     from app.web import formatting
 
@@ -34,6 +35,7 @@ def _template_engine() -> JinjaTemplateEngine:
     environment.filters["date_fr"] = formatting.date_fr
     environment.filters["datetime_fr"] = formatting.datetime_fr
     environment.filters["number_fr"] = formatting.number_fr
+    environment.globals["password_min_length"] = MIN_LENGTH  # the hint beside every new password
     return JinjaTemplateEngine.from_environment(environment)
 
 
@@ -80,10 +82,12 @@ def create_app() -> Litestar:
     from app.web.health import healthz
     from app.config import settings
     from app.maintenance import maintenance_task
+    from app.web.log_filters import mask_link_tokens_in_logs
     from app.web.security import security_headers
 
     logging.basicConfig(level=logging.DEBUG if settings.debug else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    mask_link_tokens_in_logs()  # after the server configured its loggers (uvicorn does, before the factory)
     return Litestar(
         route_handlers=[
             AccountController,

@@ -1,4 +1,7 @@
-"""Outgoing e-mail: through SMTP when SMTP_URL is set, otherwise into the outbox folder and the log."""
+"""Outgoing e-mail: through SMTP when SMTP_URL is set, otherwise into the outbox folder.
+
+The log names the recipient and the subject only: bodies hold reset and invitation links.
+"""
 
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ async def send_mail(to: str, subject: str, body: str) -> None:
     path = settings.outbox_dir / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
     async with aiofiles.open(path, "wb") as out:
         await out.write(message.as_bytes())
-    log.info("mail to %s written to %s: %s\n%s", to, path, subject, body)
+    log.info("mail to %s written to %s: %s", to, path, subject)
 
 
 async def _send_smtp(message: EmailMessage, url: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.policy
 import html
 import re
 from email.message import Message
@@ -67,11 +68,17 @@ def outbox() -> list[Message]:
     folder: Path = settings.outbox_dir
     if not folder.exists():
         return []
-    return [email.message_from_bytes(path.read_bytes()) for path in sorted(folder.glob("*.eml"))]
+    return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)  # headers decoded
+            for path in sorted(folder.glob("*.eml"))]
+
+
+def body_of(message: Message) -> str:
+    """The text of a plain e-mail, as its recipient reads it."""
+    return message.get_payload(decode=True).decode()
 
 
 def link_in(message: Message) -> str:
-    body = message.get_payload(decode=True).decode()
+    body = body_of(message)
     match = re.search(r"https?://\S+", body)
     assert match, body
     return match.group(0)

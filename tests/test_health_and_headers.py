@@ -7,9 +7,14 @@ htmx evaluates as code).
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import logging
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.factories import make_contract, make_customer, make_reseller
@@ -27,17 +32,19 @@ async def test_healthz_answers_ok_when_the_database_answers(client):
     assert response.json() == {"status": "ok"}
 
 
-async def test_healthz_answers_503_when_the_database_does_not(client, monkeypatch):
+async def test_healthz_answers_503_when_the_database_does_not(client, monkeypatch, caplog):
     import app.web.health as health
 
     class Down:
         async def run_ddl(self, *_args, **_kwargs):
-            raise ConnectionRefusedError("database down")
+            raise ConnectionRefusedError("database down at 10.0.0.5:5432")
 
     monkeypatch.setattr(health, "engine_finder", lambda: Down())
+    caplog.set_level(logging.WARNING, logger="app.web.health")
     response = await client.get("/healthz")
     assert response.status_code == 503
-    assert response.json()["status"] == "unavailable"
+    assert response.content == b'{"status":"unavailable"}'  # fixed: nothing of the cause
+    assert "database down at 10.0.0.5:5432" in caplog.text  # which goes to the log
 
 
 # --- what every page must carry ------------------------------------------------------------------
@@ -208,6 +215,119 @@ async def test_static_files_are_nosniff_too(client):
     assert response.headers["x-content-type-options"] == "nosniff"
 
 
+# --- no copies left behind: caches and sign-out (ASVS V8.1.1, V8.2.1, V3.3.1, V8.2.3) -----------
+
+
+async def test_every_answer_to_a_signed_in_user_is_no_store(client):
+    pages = {**await _signed_in_pages(client),
+             "bell panel": await client.get("/notifications/panel", headers={"HX-Request": "true"}),
+             "bell badge": await client.get("/notifications/badge", headers={"HX-Request": "true"}),
+             "redirect": await client.get("/"),
+             "csrf refused": await client.post("/settings/profile", data={"first_name": "x"})}
+    assert pages["redirect"].status_code == 303 and pages["csrf refused"].status_code == 403
+    assert {name: response.headers.get("cache-control") for name, response in pages.items()
+            if response.headers.get("cache-control") != "no-store"} == {}
+    # what is the same for everyone stays cacheable
+    assert "no-store" not in (await client.get("/static/css/app.css")).headers.get("cache-control", "")
+
+
+async def test_sign_out_clears_the_browser_cache_and_the_sign_in_page_still_works(client):
+    await make_customer("acme")
+    await sign_in(client, "acme_admin")
+    assert (await client.get("/contracts")).status_code == 200
+    response = await post_form(client, "/logout")
+    assert response.status_code == 303 and response.headers["location"] == "/login"
+    assert response.headers["clear-site-data"] == '"cache", "storage"'
+    assert response.headers["set-cookie"].startswith('session="";')
+    assert response.headers["cache-control"] == "no-store"
+    # the CSRF cookie is kept (no "cookies" in Clear-Site-Data): the sign-in form that follows works
+    login = await client.get("/login")
+    assert login.status_code == 200 and "no-store" not in login.headers.get("cache-control", "")
+    assert (await sign_in(client, "acme_admin")).status_code == 303
+
+
+# --- behind TLS: SECURE_COOKIES (ASVS V3.4.1, V14.4.5) --------------------------------------------
+
+
+@pytest.fixture
+async def tls_client(app, monkeypatch):
+    """A browser on https:// against an app built with SECURE_COOKIES=1 (the database pool and the
+    broker are the test app's, already running)."""
+    import app.accounts.controllers as account_controllers
+    import app.config as config
+    from app import create_app
+
+    secure = dataclasses.replace(config.settings, secure_cookies=True)
+    monkeypatch.setattr(config, "settings", secure)  # what create_app() reads
+    monkeypatch.setattr(account_controllers, "settings", secure)  # what the session cookie reads
+    transport = httpx.ASGITransport(app=create_app(), client=("203.0.113.9", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as http:
+        yield http
+
+
+async def test_with_secure_cookies_every_cookie_is_secure_and_hsts_is_sent(tls_client):
+    await make_customer("acme")
+    login = await tls_client.get("/login")
+    csrf_cookie = login.headers["set-cookie"]
+    assert csrf_cookie.startswith("csrftoken=") and "; Secure" in csrf_cookie
+    signed_in = await sign_in(tls_client, "acme_admin")
+    assert signed_in.status_code == 303
+    session_cookie = signed_in.headers["set-cookie"]
+    assert session_cookie.startswith("session=")
+    assert {"Secure", "HttpOnly", "SameSite=lax"} <= {part.strip() for part in session_cookie.split(";")}
+    responses = [login, signed_in, await tls_client.get("/contracts"), await tls_client.get("/no/such/page"),
+                 await tls_client.get("/static/css/app.css"), await tls_client.get("/healthz")]
+    assert [r.headers.get("strict-transport-security") for r in responses] == [
+        "max-age=63072000; includeSubDomains"] * len(responses)
+
+
+async def test_without_secure_cookies_plain_http_development_gets_no_hsts(client):
+    response = await client.get("/login")
+    assert "strict-transport-security" not in response.headers
+    assert "Secure" not in response.headers["set-cookie"]
+
+
+# --- the static folder: files, never listings nor what lies beside it (ASVS V4.3.2, V12.5.1) -----
+
+
+async def raw_get(app, raw_path: bytes) -> tuple[int, bytes]:
+    """GET a path exactly as a client may send it (httpx would remove its dot segments)."""
+    from urllib.parse import unquote
+
+    path = unquote(raw_path.decode("ascii"))
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+             "scheme": "http", "path": path, "raw_path": raw_path, "query_string": b"", "root_path": "",
+             "server": ("testserver", 80), "client": ("203.0.113.7", 40000),
+             "headers": [(b"host", b"testserver")]}
+    answer: dict = {"body": b""}
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return answer["status"], answer["body"]
+
+
+@pytest.mark.parametrize("raw_path", [
+    b"/static", b"/static/", b"/static/css/", b"/static/css", b"/static/../config.py",
+    b"/static/%2e%2e/config.py", b"/static/%2E%2E/%2E%2E/pyproject.toml", b"/static/..%2fconfig.py",
+    b"/static/css/../../config.py", b"/static/%2fetc/passwd", b"/static//etc/passwd",
+])
+async def test_static_folder_lists_nothing_and_serves_nothing_beside_it(app, raw_path):
+    status, body = await raw_get(app, raw_path)
+    assert status == 404
+    assert "Page introuvable" in body.decode()
+    # the plain 404 page, word for word: no listing, no file, no hint of what exists
+    assert text_of(body.decode()) == text_of((await raw_get(app, b"/no/such/page"))[1].decode())
+    assert b"load_settings" not in body and b"[project]" not in body and b"root:" not in body
+
+
 async def test_no_rendered_public_page_has_inline_script_or_style(client):
     for name, response in (await _public_pages(client)).items():
         assert inline_code_in(response.text) == [], name
@@ -224,6 +344,19 @@ def test_no_template_source_has_inline_script_or_style():
              for path in sorted(TEMPLATES.rglob("*.html"))}
     assert found
     assert {name: problems for name, problems in found.items() if problems} == {}
+
+
+# --- htmx keeps nothing and evaluates nothing (ASVS V8.2.2, V5.2.4) -------------------------------
+
+
+async def test_htmx_config_keeps_no_history_copy_and_evaluates_no_code(client):
+    page = (await client.get("/login")).text
+    match = re.search(r"""<meta name="htmx-config" content='([^']*)'>""", page)
+    assert match, "no htmx-config in the rendered base template"
+    config = json.loads(match.group(1))
+    assert config["historyCacheSize"] == 0  # no copy of pages in localStorage
+    assert config["allowEval"] is False and config["allowScriptTags"] is False
+    assert config["includeIndicatorStyles"] is False  # no inline <style> (the CSP refuses it)
 
 
 # --- errors and tenancy --------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from app.errors import RateLimited, ValidationFailed
 from app.web.auth import SESSION_COOKIE, current_user
 from app.web.forms import client_ip, form_values, safe_next
 from app.web.rendering import render
+from app.web.security import CLEAR_SITE_DATA_ON_SIGN_OUT
 
 REGISTRATION_SECRETS = ("password", "password_confirm")
 
@@ -84,7 +85,8 @@ class AccountController(Controller):
     async def logout(self, request: Request) -> Response:
         if token := request.cookies.get(SESSION_COOKIE):
             await close_session(token)
-        response = Redirect("/login", status_code=303)
+        response = Redirect("/login", status_code=303,
+                            headers={"Clear-Site-Data": CLEAR_SITE_DATA_ON_SIGN_OUT})
         response.delete_cookie(SESSION_COOKIE, path="/")
         return response
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -19,6 +20,8 @@ from app.contracts.services import claim_contract, serial_problem
 from app.db.tables import Company, DeliveryAddress, User, UserToken
 from app.errors import ValidationFailed
 from app.validation import Validator, printable
+
+log = logging.getLogger(__name__)
 
 BAD_CREDENTIALS = "Identifiant ou mot de passe incorrect."
 RESET_LIFETIME = timedelta(hours=1)
@@ -219,6 +222,43 @@ async def request_password_reset(identifier: str, *, ip: str) -> None:
         await audit.record("password_reset_requested", actor_id=user.id, ip=ip)
 
 
+async def _send_notice(to: str, subject: str, body: str) -> None:
+    """A notice after a change already made: failing to send it must not undo nor hide the change."""
+    try:
+        await mail.send_mail(to, subject, body)
+    except Exception:
+        log.exception("notice %r to %s not sent", subject, to)
+
+
+async def send_password_changed_notice(to: str, first_name: str, username: str, *, by_reset: bool) -> None:
+    """Tell the user that their password changed (ASVS V2.2.3), by a reset link or in Paramètres."""
+    how = ("par un lien « Mot de passe oublié ? ». Toutes vos sessions ont été fermées." if by_reset else
+           "depuis Paramètres > Profil. Vos autres sessions ont été fermées.")
+    await _send_notice(
+        to,
+        "Votre mot de passe a été changé",
+        f"Bonjour {first_name},\n\n"
+        f"Le mot de passe de l'identifiant « {username} » vient d'être changé {how}\n\n"
+        "Si vous n'êtes pas à l'origine de ce changement, choisissez tout de suite un nouveau mot de "
+        f"passe depuis « Mot de passe oublié ? » :\n\n{settings.base_url}/password/forgot\n\n"
+        "puis prévenez un administrateur de votre société.\n",
+    )
+
+
+async def send_email_changed_notice(old_email: str, new_email: str, first_name: str, username: str, *,
+                                    by_administrator: bool = False) -> None:
+    """Tell the previous address that the account's e-mail changed (ASVS V2.5.5)."""
+    by = " par un administrateur de votre société" if by_administrator else ""
+    await _send_notice(
+        old_email,
+        "Votre adresse e-mail a été changée",
+        f"Bonjour {first_name},\n\n"
+        f"L'adresse e-mail de l'identifiant « {username} » vient d'être changée{by} en {new_email}.\n\n"
+        "Si vous n'êtes pas à l'origine de ce changement, prévenez sans attendre un administrateur "
+        "de votre société : les liens « Mot de passe oublié ? » partent désormais à la nouvelle adresse.\n",
+    )
+
+
 @dataclass(frozen=True)
 class TokenHolder:
     user_id: int
@@ -245,7 +285,7 @@ async def choose_password(token: str, password: str, confirm: str, *, ip: str) -
     """
     async with UserToken._meta.db.transaction():
         rows = await UserToken.raw(
-            """SELECT t.id, t."user" AS user_id, u.username FROM user_token t
+            """SELECT t.id, t.kind, t."user" AS user_id, u.username, u.first_name, u.email FROM user_token t
                JOIN app_user u ON u.id = t."user"
                WHERE t.token_hash = {} AND t.used_at IS NULL AND t.expires_at > now() AND u.is_active
                FOR UPDATE OF t""",
@@ -267,4 +307,6 @@ async def choose_password(token: str, password: str, confirm: str, *, ip: str) -
         await close_all_sessions(row["user_id"])
         await ratelimit.forget(ratelimit.SIGN_IN_PER_USERNAME, row["username"])
         await audit.record("password_chosen", actor_id=row["user_id"], ip=ip)
+    if row["kind"] == "reset":  # an invitation sets a first password: nothing changed to tell of
+        await send_password_changed_notice(row["email"], row["first_name"], row["username"], by_reset=True)
     return row["user_id"]

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 
 from app import audit
 from app.accounts.passwords import hash_password, password_problem, verify_password
-from app.accounts.services import username_taken
+from app.accounts.services import send_email_changed_notice, send_password_changed_notice, username_taken
 from app.accounts.sessions import CurrentUser, close_all_sessions
 from app.db.tables import Company, DeliveryAddress, User
 from app.errors import Forbidden, NotFound, ValidationFailed
@@ -55,18 +55,22 @@ async def update_profile(user: CurrentUser, values: Mapping[str, str]) -> None:
     if (new_username and "username" not in v.errors and new_username.lower() != current.username.lower()
             and await username_taken(new_username)):
         v.fail("username", "Cet identifiant est déjà utilisé : choisissez-en un autre.")
-    if changes[User.email] and changes[User.email].lower() != current.email.lower():
-        if not verify_password(current.password_hash, values.get("confirm_password") or ""):
-            v.fail("confirm_password", "Saisissez votre mot de passe actuel pour changer d'adresse e-mail.")
+    email_changed = bool(changes[User.email]) and changes[User.email].lower() != current.email.lower()
+    if email_changed and not verify_password(current.password_hash, values.get("confirm_password") or ""):
+        v.fail("confirm_password", "Saisissez votre mot de passe actuel pour changer d'adresse e-mail.")
     v.check()
     await User.update(changes).where(User.id == user.id)
     await audit.record("profile_updated", actor_id=user.id, object_type="user", object_id=user.id)
+    if email_changed:  # to the old address: the one its owner still reads if this was not them
+        await send_email_changed_notice(current.email, changes[User.email], changes[User.first_name],
+                                        changes[User.username])
 
 
 async def change_password(user: CurrentUser, current_password: str, password: str, confirm: str, *,
                           ip: str = "") -> None:
     """A new password ends every other session of the user (this one stays open)."""
-    row = await User.select(User.password_hash, User.username).where(User.id == user.id).first()
+    row = await User.select(User.password_hash, User.username, User.first_name, User.email).where(
+        User.id == user.id).first()
     v = Validator({})
     if not verify_password(row["password_hash"], current_password):
         v.fail("current_password", WRONG_PASSWORD)
@@ -79,6 +83,7 @@ async def change_password(user: CurrentUser, current_password: str, password: st
         await User.update({User.password_hash: hash_password(password)}).where(User.id == user.id)
         await close_all_sessions(user.id, except_session_id=user.session_id)
         await audit.record("password_changed", actor_id=user.id, ip=ip)
+    await send_password_changed_notice(row["email"], row["first_name"], row["username"], by_reset=False)
 
 
 # -- Société ----------------------------------------------------------------------------------

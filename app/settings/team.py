@@ -16,7 +16,13 @@ from piccolo.columns import Column
 from piccolo.table import Table
 
 from app import audit, mail
-from app.accounts.services import create_user, issue_token, password_link, username_taken
+from app.accounts.services import (
+    create_user,
+    issue_token,
+    password_link,
+    send_email_changed_notice,
+    username_taken,
+)
 from app.accounts.sessions import CurrentUser, close_all_sessions
 from app.db.tables import Company, Reseller, User
 from app.errors import Forbidden, NotFound, ValidationFailed
@@ -169,6 +175,11 @@ async def update_member(admin: CurrentUser, user_id: int, values: Mapping[str, s
         await User.update({getattr(User, name): value for name, value in fields.items()}).where(User.id == user_id)
         await audit.record("user_updated", actor_id=admin.id, object_type="user", object_id=user_id,
                            role=fields["role"])
+    # A new address is where the next reset link goes: its former owner hears of it. Not for an
+    # invitation still pending (a mistyped address being corrected belongs to nobody).
+    if fields["email"].lower() != target["email"].lower() and not target["invited"]:
+        await send_email_changed_notice(target["email"], fields["email"], fields["first_name"],
+                                        fields["username"], by_administrator=True)
 
 
 async def set_member_active(admin: CurrentUser, user_id: int, active: bool, *, ip: str = "") -> None:

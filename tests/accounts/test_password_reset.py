@@ -5,12 +5,18 @@ Choosing the new password ends every session of the user.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
+import socket
 from datetime import datetime, timedelta, timezone
+
+import httpx
+import uvicorn
 
 from app.db.tables import RateLimitHit, User, UserSession, UserToken
 from tests.factories import make_customer
-from tests.support import DEFAULT_PASSWORD, field_error, link_in, outbox, post_form, sign_in, text_of
+from tests.support import DEFAULT_PASSWORD, body_of, field_error, link_in, outbox, post_form, sign_in, text_of
 
 NEW_PASSWORD = "un tout nouveau mot de passe"
 GONE = "Ce lien n'est plus valable"
@@ -163,6 +169,21 @@ async def test_choosing_a_password_ends_every_session_of_that_user(client, new_c
     assert (await client.get("/contracts")).status_code == 200
 
 
+async def test_a_reset_password_is_told_to_the_user_by_email(client):
+    await make_customer("acme")
+    path = await reset_path(client)
+    assert (await choose(client, path, "court", "court")).status_code == 422
+    assert len(outbox()) == 1  # a refused choice changed nothing: nothing to tell
+    assert (await choose(client, path)).status_code == 303
+    notice = outbox()[-1]
+    assert (notice["To"], notice["Subject"]) == ("acme_admin@example.com", "Votre mot de passe a été changé")
+    body = body_of(notice)
+    assert ("Le mot de passe de l'identifiant « acme_admin » vient d'être changé par un lien "
+            "« Mot de passe oublié ? ». Toutes vos sessions ont été fermées.") in body
+    assert "Si vous n'êtes pas à l'origine de ce changement" in body
+    assert NEW_PASSWORD not in body and path not in body
+
+
 async def test_token_is_single_use(client):
     await make_customer("acme")
     path = await reset_path(client)
@@ -204,7 +225,7 @@ async def test_made_up_token_is_refused(client):
 async def test_weak_new_password_is_refused_beside_its_field_and_the_link_still_works(client):
     await make_customer("acme")
     path = await reset_path(client)
-    for weak, message in (("court", "au moins 10 caractères"), ("password123", "trop courant"),
+    for weak, message in (("onze caract", "au moins 12 caractères"), ("password1234", "trop courant"),
                           ("x" * 129, "128 caractères")):
         response = await choose(client, path, weak)
         assert response.status_code == 422
@@ -293,3 +314,48 @@ async def test_reset_requests_are_rate_limited_per_address(client, new_client):
     assert (await request_link(new_client("198.51.100.41"), "acme_admin")).status_code == 200
     assert len(outbox()) == 1
     assert await RateLimitHit.count().where(RateLimitHit.bucket == "reset-ip") == 21
+
+
+# --- the links stay out of the logs (ASVS V7.1.1) -----------------------------------------------
+
+
+async def test_reset_and_invitation_links_never_reach_the_logs(app, client, new_client, caplog):
+    """Served by uvicorn as in production: its access log, the outbox's log lines and the refusal
+    lines show where a link leads, never its token."""
+    caplog.set_level(logging.INFO)
+    await make_customer("acme")
+    await sign_in(client, "acme_admin")
+    await post_form(client, "/settings/users", {"first_name": "Bob", "last_name": "D", "role": "basic",
+                                                "email": "bob@acme.example", "username": "bob"})
+    invitation = link_in(outbox()[-1]).removeprefix("http://testserver")
+    reset = await reset_path(new_client(), "acme_basic")
+    tokens = [path.rsplit("/", 1)[1] for path in (invitation, reset)]
+
+    listening = socket.socket()
+    listening.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None))
+    serving = asyncio.create_task(server.serve(sockets=[listening]))
+    while not server.started:
+        await asyncio.sleep(0.01)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{listening.getsockname()[1]}") as browser:
+            for path in (invitation, reset):
+                assert (await browser.get(path)).status_code == 200
+            # a form whose CSRF token is missing: refused, and the refusal is logged with its path
+            assert (await browser.post(reset, data={"password": NEW_PASSWORD})).status_code == 403
+    finally:
+        server.should_exit = True
+        await serving
+
+    lines = {name: [r.getMessage() for r in caplog.records if r.name == name]
+             for name in ("uvicorn.access", "app.mail", "app.web.errors")}
+    assert sum('"GET /password/reset/[masqué] HTTP/1.1" 200' in line for line in lines["uvicorn.access"]) == 2
+    assert any('"POST /password/reset/[masqué] HTTP/1.1" 403' in line for line in lines["uvicorn.access"])
+    assert any(line.startswith("403 POST /password/reset/[masqué] ") for line in lines["app.web.errors"])
+    assert [line.split(": ", 1)[1] for line in lines["app.mail"]] == [
+        "Votre accès au portail des contrats de service", "Réinitialisation de votre mot de passe"]
+    # everything the portal and its server logged (the test's own HTTP client aside)
+    logged = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith(("httpx", "httpcore")))
+    for token in tokens:
+        assert token not in logged
+    assert "Choisissez" not in logged  # no mail body either

@@ -12,7 +12,7 @@ from app.accounts.passwords import verify_password
 from app.db.tables import Company, Contract, DeliveryAddress, RateLimitHit, User, UserSession
 from tests.factories import make_contract, make_customer, make_reseller
 from tests.support import field_error as _field_error
-from tests.support import field_value, post_form, text_of
+from tests.support import field_value, post_form, sign_in, text_of
 
 SERIAL = "Q207B17555"
 PASSWORD = "une phrase de passe solide"
@@ -230,9 +230,9 @@ async def test_registration_with_a_username_already_taken_is_refused(client, typ
 
 
 @pytest.mark.parametrize("weak, message", [
-    ("court1234", "au moins 10 caractères"),
-    ("password123", "trop courant"),
-    ("AZERTYUIOP", "trop courant"),
+    ("onze lettre", "au moins 12 caractères"),
+    ("password1234", "trop courant"),
+    ("QWERTY123456", "trop courant"),
     ("x" * 129, "128 caractères"),
 ])
 async def test_registration_with_a_weak_password_is_refused(client, weak, message):
@@ -347,6 +347,50 @@ async def test_registration_refusal_lists_how_many_fields_to_fix(client):
     form = registration(email="nope", password_confirm="something else entirely")
     response = await post_form(client, "/register", form)
     assert "2 champs sont à corriger." in text_of(response.text)
+
+
+# --- what a password may be (ASVS V2.1.1–V2.1.4) -------------------------------------------------
+
+# 128 characters, many of them several bytes long (a hash that truncated at 72 bytes would show)
+LONGEST = ("ma phrase de passe est très longue, avec des accents : ça, où, naïve, "
+           "et des emoji 🔐🌞🦔 sans troncature").ljust(128, "é")
+UNICODE = "Mot de passe d'été 🌞 : ça marche, n'est-ce pas ? 🔐"
+
+
+async def test_registration_form_tells_twelve_characters_at_least_and_twelve_are_enough(client, new_client):
+    form_page = text_of((await client.get("/register")).text)
+    assert "12 caractères au moins" in form_page
+    await _unclaimed_contract()
+    response = await post_form(client, "/register", registration(password="douze lettre",
+                                                                 password_confirm="douze lettre"))
+    assert response.status_code == 303
+    assert (await sign_in(new_client(), "jdupont", "douze lettre")).status_code == 303
+
+
+@pytest.mark.parametrize("password", [LONGEST, UNICODE], ids=["128 characters", "emoji and accents"])
+async def test_long_and_unicode_passwords_are_accepted_and_checked_whole(client, new_client, password):
+    assert len(LONGEST) == 128 and len(LONGEST.encode()) > 128
+    await _unclaimed_contract()
+    response = await post_form(client, "/register", registration(password=password, password_confirm=password))
+    assert response.status_code == 303
+    assert (await sign_in(new_client(), "jdupont", password)).status_code == 303
+    # no truncation: one character more, or one less, is another password
+    for other in (password + "x", password[:-1]):
+        refused = await sign_in(new_client(), "jdupont", other)
+        assert refused.status_code == 422
+        assert "Identifiant ou mot de passe incorrect." in text_of(refused.text)
+    assert await UserSession.count() == 2  # the registration's and the one good sign-in
+
+
+async def test_password_of_129_characters_is_refused_with_a_clear_message(client):
+    await _unclaimed_contract()
+    too_long = LONGEST + "!"
+    form = registration(password=too_long, password_confirm=too_long)
+    response = await post_form(client, "/register", form)
+    assert response.status_code == 422
+    assert field_error(response.text, "password") == "Le mot de passe ne peut pas dépasser 128 caractères."
+    assert_values_kept(response.text, form)
+    await assert_nothing_written()
 
 
 # --- rate limit ----------------------------------------------------------------------------------

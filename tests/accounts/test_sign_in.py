@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 from datetime import datetime, timedelta, timezone
 
 from app.db.tables import AuditEvent, UserSession
@@ -105,6 +107,22 @@ async def test_session_cookie_is_http_only_and_browser_session_by_default(client
     session = await UserSession.objects().first()
     assert session.remember is False
     assert session.expires_at - session.created_at <= timedelta(hours=2, seconds=5)
+
+
+async def test_session_token_is_256_random_bits_and_only_its_sha256_is_stored(client, new_client):
+    await make_customer("acme")
+    tokens = []
+    for browser in (client, new_client(), new_client()):
+        await sign_in(browser, "acme_admin")
+        tokens.append(browser.cookies["session"])
+    for token in tokens:
+        # secrets.token_urlsafe(32): 43 characters of 6 bits each, far above ASVS's 64 (and 128) bits
+        assert re.fullmatch(r"[A-Za-z0-9_-]{43,}", token), token
+    assert len(set(tokens)) == 3
+    rows = await UserSession.raw("SELECT * FROM user_session ORDER BY id")
+    assert [row["token_hash"] for row in rows] == [hashlib.sha256(t.encode()).hexdigest() for t in tokens]
+    for row in rows:
+        assert not any(token in str(value) for token in tokens for value in row.values())
 
 
 async def test_remember_me_keeps_the_session_thirty_days(client):

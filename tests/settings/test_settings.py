@@ -6,6 +6,7 @@ from app.db.tables import Company, DeliveryAddress, User, UserSession, UserToken
 from tests.factories import make_customer
 from tests.support import (
     DEFAULT_PASSWORD,
+    body_of,
     field_error,
     field_value,
     link_in,
@@ -82,7 +83,7 @@ async def test_password_change_ends_the_other_sessions_only(client, new_client):
                                                              "password": "short", "password_confirm": "short"})
     assert refused.status_code == 422
     assert field_error(refused.text, "current_password") == "Mot de passe actuel incorrect."
-    assert "au moins 10 caractères" in field_error(refused.text, "password")
+    assert "au moins 12 caractères" in field_error(refused.text, "password")
     mismatch = await post_form(client, "/settings/password", {"current_password": DEFAULT_PASSWORD,
                                                               "password": "a brand new passphrase",
                                                               "password_confirm": "another passphrase"})
@@ -95,6 +96,65 @@ async def test_password_change_ends_the_other_sessions_only(client, new_client):
     assert (await other.get("/contracts")).status_code == 303  # the other one was ended
     assert await UserSession.count().where(UserSession.user == customer.admin_id) == 1
     assert (await sign_in(new_client(), "acme_admin", "a brand new passphrase")).status_code == 303
+
+
+async def test_a_password_change_is_told_to_the_user_by_email(client):
+    await make_customer("acme")
+    await sign_in(client, "acme_admin")
+    refused = await post_form(client, "/settings/password", {"current_password": "wrong one here",
+                                                             "password": "a brand new passphrase",
+                                                             "password_confirm": "a brand new passphrase"})
+    assert refused.status_code == 422 and outbox() == []
+    changed = await post_form(client, "/settings/password", {"current_password": DEFAULT_PASSWORD,
+                                                             "password": "a brand new passphrase",
+                                                             "password_confirm": "a brand new passphrase"})
+    assert changed.status_code == 303
+    [notice] = outbox()
+    assert (notice["To"], notice["Subject"]) == ("acme_admin@example.com", "Votre mot de passe a été changé")
+    body = body_of(notice)
+    assert "Le mot de passe de l'identifiant « acme_admin » vient d'être changé depuis Paramètres > Profil" in body
+    assert "Si vous n'êtes pas à l'origine de ce changement" in body
+    assert "http://testserver/password/forgot" in body
+    assert "a brand new passphrase" not in body and DEFAULT_PASSWORD not in body
+
+
+async def test_an_email_change_is_told_to_the_old_address(client):
+    await make_customer("acme")
+    await sign_in(client, "acme_admin")
+    assert (await post_form(client, "/settings/profile", PROFILE)).status_code == 303  # same address
+    assert outbox() == []
+    changed = await post_form(client, "/settings/profile", {**PROFILE, "email": "alice@acme.example",
+                                                            "confirm_password": DEFAULT_PASSWORD})
+    assert changed.status_code == 303
+    [notice] = outbox()
+    assert (notice["To"], notice["Subject"]) == ("acme_admin@example.com", "Votre adresse e-mail a été changée")
+    body = body_of(notice)
+    assert "Bonjour Alice," in body
+    assert "L'adresse e-mail de l'identifiant « acme_admin » vient d'être changée en alice@acme.example." in body
+    assert "prévenez sans attendre un administrateur" in body
+    assert DEFAULT_PASSWORD not in body
+
+
+async def test_an_administrator_changing_a_users_email_tells_the_old_address(client):
+    customer = await make_customer("acme")
+    await sign_in(client, "acme_admin")
+    edited = await post_form(client, f"/settings/users/{customer.basic_id}", {
+        "first_name": "Basic", "last_name": "acme", "role": "basic", "email": "basic@acme.example",
+        "username": "acme_basic"})
+    assert edited.status_code == 303
+    [notice] = outbox()
+    assert (notice["To"], notice["Subject"]) == ("acme_basic@example.com", "Votre adresse e-mail a été changée")
+    assert ("vient d'être changée par un administrateur de votre société en basic@acme.example."
+            in body_of(notice))
+    # an invitation still pending: its mistyped address is corrected without writing to it
+    await post_form(client, "/settings/users", {"first_name": "Bob", "last_name": "D", "role": "basic",
+                                                "email": "bob@acme.exmaple", "username": "bob"})
+    bob = await User.objects().where(User.username == "bob").first()
+    assert len(outbox()) == 2
+    fixed = await post_form(client, f"/settings/users/{bob.id}", {
+        "first_name": "Bob", "last_name": "D", "role": "basic", "email": "bob@acme.example", "username": "bob"})
+    assert fixed.status_code == 303
+    assert [m["To"] for m in outbox()] == ["acme_basic@example.com", "bob@acme.exmaple"]
 
 
 async def test_company_is_edited_by_an_administrator(client):
@@ -135,6 +195,7 @@ async def test_new_user_is_invited_by_email_and_chooses_a_password(client, new_c
     chosen = await post_form(invited, path, {"password": "bob's own passphrase", "password_confirm": "bob's own passphrase"})
     assert chosen.status_code == 303
     assert (await sign_in(invited, "bob.durand", "bob's own passphrase")).status_code == 303
+    assert len(outbox()) == 1  # a first password is no change to warn of
     assert (await post_form(new_client(), path, {"password": "another passphrase!", "password_confirm": "another passphrase!"})).status_code == 410
 
 
