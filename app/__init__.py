@@ -57,9 +57,12 @@ async def _database(app: Litestar) -> AsyncIterator[None]:
     from app.config import settings
     from app.notifications.broker import start_broker, stop_broker
 
+    from app.web.runtime import tune_garbage_collector
+
     engine = engine_finder()
     await engine.start_connection_pool(min_size=1, max_size=10, reset=_release_as_is)
     await start_broker(settings.database_url)
+    tune_garbage_collector()
     try:
         yield
     finally:
@@ -116,7 +119,9 @@ def create_app() -> Litestar:
             header_name="x-csrftoken",
             cookie_secure=settings.secure_cookies,
             cookie_samesite="lax",
-            exclude=["/healthz"],
+            # GET only: /healthz for probes; the stream, whose every event would otherwise go
+            # through the CSRF middleware's send wrapper (issue 8's broadcast).
+            exclude=["/healthz", "/notifications/stream"],
         ),
         template_config=TemplateConfig(instance=_template_engine()),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
