@@ -12,7 +12,7 @@ from piccolo.columns.combination import WhereRaw
 
 from app import audit, mail
 from app.accounts import ratelimit
-from app.accounts.passwords import hash_password, needs_rehash, password_problem, verify_password
+from app.accounts.passwords import hash_password_async, needs_rehash, password_problem, verify_password_async
 from app.accounts.sessions import close_all_sessions
 from app.accounts.tokens import new_token, token_hash
 from app.config import settings
@@ -43,7 +43,7 @@ async def authenticate(username: str, password: str, *, ip: str) -> int:
     if username:
         await ratelimit.check(ratelimit.SIGN_IN_PER_USERNAME, username)
     user = await User.objects().where(_same_username(username)).first() if username else None
-    valid = verify_password(user.password_hash if user else None, password)
+    valid = await verify_password_async(user.password_hash if user else None, password)
     if not (user and valid and user.is_active):
         await ratelimit.hit(ratelimit.SIGN_IN_PER_ADDRESS, ip)
         if username:
@@ -52,7 +52,7 @@ async def authenticate(username: str, password: str, *, ip: str) -> int:
         raise SignInRefused(BAD_CREDENTIALS)
     changes = {User.last_login_at: _now()}
     if needs_rehash(user.password_hash):  # the cost settings changed: upgrade the stored hash
-        changes[User.password_hash] = hash_password(password)
+        changes[User.password_hash] = await hash_password_async(password)
     await User.update(changes).where(User.id == user.id)
     await audit.record("sign_in", actor_id=user.id, ip=ip)
     return user.id
@@ -91,7 +91,7 @@ async def create_user(
                 role=role,
                 company=company_id,
                 reseller=reseller_id,
-                password_hash=hash_password(password) if password else None,
+                password_hash=await hash_password_async(password) if password else None,
             )
         ).returning(User.id)
     except asyncpg.UniqueViolationError as error:
@@ -301,7 +301,7 @@ async def choose_password(token: str, password: str, confirm: str, *, ip: str) -
             v.fail("password_confirm", "Les deux mots de passe ne sont pas identiques.")
         v.check()
         await UserToken.update({UserToken.used_at: _now()}).where(UserToken.id == row["id"])
-        await User.update({User.password_hash: hash_password(password)}).where(
+        await User.update({User.password_hash: await hash_password_async(password)}).where(
             User.id == row["user_id"]
         )
         await close_all_sessions(row["user_id"])

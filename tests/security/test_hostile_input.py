@@ -20,11 +20,14 @@ PAYLOADS = st.sampled_from([
     "<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "'; DROP TABLE app_user; --",
     "{{ 7*7 }}", "{% raw %}", "javascript:alert(1)", "&lt;b&gt;", "</textarea><script>x()</script>",
 ])
+# Each value starts with a mark found nowhere else, so that finding it raw in a page means it went
+# out unescaped (a lone '"' or '<' is in every page anyway: hypothesis found that out).
+MARK = "Zq9"
 HOSTILE = st.one_of(
     PAYLOADS,
     st.builds(lambda a, b: a + b, PAYLOADS, st.text(min_size=1, max_size=20)),
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40),
-)
+).map(lambda text: MARK + text)
 EXAMPLES = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
