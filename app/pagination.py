@@ -51,16 +51,45 @@ def page_bounds(number: int, per_page: int = PER_PAGE) -> tuple[int, int, int]:
     return number, per_page, (number - 1) * per_page
 
 
-COUNT_CAP = 1000  # rows counted past the current page by count_up_to; beyond, the pager says "plus de"
+COUNT_CAP = 1000  # rows counted past the current page by a capped count; beyond, "plus de"
+TOTAL = "{total}"  # where a page query's select list takes its list's total (see fetch_page)
 
 
-async def count_up_to(table: type[Table], from_where: str, *args: object, offset: int,
-                      cap: int = COUNT_CAP) -> tuple[int, bool]:
-    """(total, is a lower bound) of `SELECT … {from_where}`, counting at most `cap` rows past
-    `offset`: a list of 170,000 incidents costs the same to page through as one of 1,000."""
-    rows = await table.raw(f"SELECT count(*) AS n FROM (SELECT 1 {from_where} LIMIT {{}}) AS counted",
-                           *args, offset + cap + 1)
-    counted = rows[0]["n"]
-    if counted > offset + cap:
-        return offset + cap, True
-    return counted, False
+@dataclass(frozen=True)
+class Count:
+    """How to count a list: a `SELECT count(*) …` and its arguments, optionally capped."""
+
+    sql: str
+    args: tuple[object, ...] = ()
+    cap: int | None = None
+
+    @classmethod
+    def up_to(cls, from_where: str, *args: object, offset: int, cap: int = COUNT_CAP) -> Count:
+        """Count at most `cap` rows past `offset`: a list of 170,000 incidents then costs the
+        same to page through as one of 1,000 (the total is then a lower bound)."""
+        return cls(f"SELECT count(*) FROM (SELECT 1 {from_where} LIMIT {{}}) AS counted",
+                   (*args, offset + cap + 1), cap=cap)
+
+    def total(self, counted: int, offset: int) -> tuple[int, bool]:
+        """(total, is a lower bound) from what the count found."""
+        if self.cap is not None and counted > offset + self.cap:
+            return offset + self.cap, True
+        return counted, False
+
+
+async def fetch_page(table: type[Table], page_sql: str, *args: object, count: Count,
+                     offset: int) -> tuple[list[dict], int, bool]:
+    """A page's rows and its list's total in one round trip: `page_sql` starts its select list
+    with TOTAL, before any placeholder, which becomes the count as an uncorrelated sub-select
+    (PostgreSQL computes it once). Returns (rows, total, total is a lower bound)."""
+    rows = await table.raw(page_sql.replace(TOTAL, f"({count.sql}) AS total_rows", 1), *count.args, *args)
+    if rows:
+        counted = rows[0]["total_rows"]
+        for row in rows:
+            del row["total_rows"]
+    elif offset == 0:
+        counted = 0
+    else:  # past the end: no row to carry the total
+        counted = (await table.raw(f"SELECT ({count.sql}) AS n", *count.args))[0]["n"]
+    total, lower_bound = count.total(counted, offset)
+    return rows, total, lower_bound

@@ -18,7 +18,7 @@ from app.db.tables import Contract, QuoteRequest
 from app.errors import NotFound, ValidationFailed
 from app.notifications.services import notify, reseller_staff
 from app.validation import like_pattern, search_text
-from app.pagination import Page, page_bounds
+from app.pagination import TOTAL, Count, Page, fetch_page, page_bounds
 
 UNKNOWN_SERIAL = "Aucun contrat ne correspond à ce numéro de série."
 SERIAL_ELSEWHERE = (
@@ -156,16 +156,17 @@ async def list_company_contracts(company_id: int, *, query: str = "", page: int 
     if query:
         where += f" AND ({CONTRACT_SEARCH})"
         args += contract_search_args(query)
-    total = (await Contract.raw(f"SELECT count(*) AS n FROM contract c WHERE {where}", *args))[0]["n"]
-    rows = await Contract.raw(
-        f"""SELECT c.id, c.number, c.product_reference, c.starts_on, c.ends_on,
+    rows, total, _ = await fetch_page(
+        Contract,
+        f"""SELECT {TOTAL}, c.id, c.number, c.product_reference, c.starts_on, c.ends_on,
                    coalesce(a.serial_number, '') AS nas_serial
             FROM contract c
             LEFT JOIN article a ON a.contract = c.id AND a.kind = 'nas'
             WHERE {where}
             ORDER BY c.ends_on DESC, c.number
             LIMIT {{}} OFFSET {{}}""",
-        *args, limit, offset,
+        *args, limit, offset, count=Count(f"SELECT count(*) FROM contract c WHERE {where}", tuple(args)),
+        offset=offset,
     )
     return Page([ContractRow(**row) for row in rows], number, total)
 

@@ -19,7 +19,7 @@ from app.incidents.services import change_status, post_message
 from app.incidents.statuses import OPEN_STATUSES_SQL, STATUS_LABELS, STATUS_SENTENCES, TRANSITIONS, can_move
 from app.notifications.channel import notifications_read, publish
 from app.notifications.services import company_users, notify
-from app.pagination import Page, count_up_to, page_bounds
+from app.pagination import TOTAL, Count, Page, fetch_page, page_bounds
 from app.validation import Validator, like_pattern, search_text
 
 QUEUE_STATUS_FILTERS = {"open": "Ouverts", **{k: v for k, v in STATUS_LABELS.items() if k != "draft"}}
@@ -78,12 +78,13 @@ async def queue(user: CurrentUser, *, query: str = "", status: str = "", assigne
         where += """ AND (i.number LIKE {} OR co.name ILIKE {} OR i.title ILIKE {}
                      OR EXISTS (SELECT 1 FROM article s WHERE s.contract = i.contract AND s.serial_number LIKE {}))"""
         args += [like_pattern(query.replace(" ", "")), like_pattern(query), like_pattern(query), like_pattern(normalise_serial(query))]
-    if exact:  # a handful of rows; and no LIMIT: its generic plan walks the reseller's whole index
-        total, lower_bound = (await Incident.raw(f"SELECT count(*) AS n {joins} WHERE {where}", *args))[0]["n"], False
-    else:
-        total, lower_bound = await count_up_to(Incident, f"{joins} WHERE {where}", *args, offset=offset)
-    rows = await Incident.raw(
-        f"""SELECT i.number, i.title, i.status, co.name AS company_name, c.product_reference,
+    # exact matches: a handful of rows, and no LIMIT, whose generic plan (after five executions)
+    # walked the reseller's whole index
+    count = (Count(f"SELECT count(*) {joins} WHERE {where}", tuple(args)) if exact
+             else Count.up_to(f"{joins} WHERE {where}", *args, offset=offset))
+    rows, total, lower_bound = await fetch_page(
+        Incident,
+        f"""SELECT {TOTAL}, i.number, i.title, i.status, co.name AS company_name, c.product_reference,
                    coalesce(a.serial_number, '') AS nas_serial, i.last_activity_at,
                    coalesce(u.first_name || ' ' || u.last_name, '') AS assignee_name,
                    EXISTS (SELECT 1 FROM notification n WHERE n.recipient = {{}} AND n.incident = i.id
@@ -95,7 +96,7 @@ async def queue(user: CurrentUser, *, query: str = "", status: str = "", assigne
             LEFT JOIN article a ON a.contract = c.id AND a.kind = 'nas'
             LEFT JOIN app_user u ON u.id = i.assignee
             ORDER BY i.last_activity_at DESC, i.id DESC""",
-        user.id, *args, limit, offset,
+        user.id, *args, limit, offset, count=count, offset=offset,
     )
     return Page([QueueRow(**row) for row in rows], number, total, total_is_lower_bound=lower_bound)
 

@@ -15,7 +15,7 @@ from app.db.tables import Attachment, Incident, IncidentStatusChange, Message
 from app.errors import Forbidden, NotFound
 from app.incidents.statuses import CUSTOMER_FILTERS, NATURE_LABELS, STATUS_LABELS, STATUS_SENTENCES
 from app.notifications.services import notify, reseller_staff
-from app.pagination import Page, page_bounds
+from app.pagination import TOTAL, Count, Page, fetch_page, page_bounds
 from app.validation import Validator
 
 
@@ -41,16 +41,16 @@ async def list_company_incidents(company_id: int, *, status: str = "", page: int
     if status in CUSTOMER_FILTERS:
         where += " AND i.status = {}"
         args.append(status)
-    total = (await Incident.raw(f"SELECT count(*) AS n FROM incident i WHERE {where}", *args))[0]["n"]
-    rows = await Incident.raw(
-        f"""SELECT i.number, i.title, i.status, c.product_reference, i.submitted_at,
+    rows, total, _ = await fetch_page(
+        Incident,
+        f"""SELECT {TOTAL}, i.number, i.title, i.status, c.product_reference, i.submitted_at,
                    coalesce(a.serial_number, '') AS nas_serial
             FROM incident i JOIN contract c ON c.id = i.contract
             LEFT JOIN article a ON a.contract = c.id AND a.kind = 'nas'
             WHERE {where}
             ORDER BY i.submitted_at DESC, i.id DESC
             LIMIT {{}} OFFSET {{}}""",
-        *args, limit, offset,
+        *args, limit, offset, count=Count(f"SELECT count(*) FROM incident i WHERE {where}", tuple(args)), offset=offset,
     )
     return Page([IncidentRow(**row) for row in rows], number, total)
 

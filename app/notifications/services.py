@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from app.db.tables import Notification, User
 from app.notifications.channel import notification_created, notifications_read, publish
-from app.pagination import Page, count_up_to, page_bounds
+from app.pagination import TOTAL, Count, Page, fetch_page, page_bounds
 
 async def reseller_staff(reseller_id: int) -> list[int]:
     """Every active user of a reseller (administrators and agents handle incidents alike)."""
@@ -85,10 +85,12 @@ LEFT JOIN contract qc ON qc.id = q.contract
 async def recent(user_id: int, *, page: int = 1, per_page: int = 20) -> Page[NotificationView]:
     """The user's notifications, newest first."""
     number, limit, offset = page_bounds(page, per_page)
-    total, lower_bound = await count_up_to(Notification, "FROM notification WHERE recipient = {}", user_id,
-                                           offset=offset)
-    rows = await Notification.raw(_VIEW_SQL + "WHERE n.recipient = {} ORDER BY n.id DESC LIMIT {} OFFSET {}",
-                                  user_id, limit, offset)
+    rows, total, lower_bound = await fetch_page(
+        Notification,
+        _VIEW_SQL.replace("SELECT ", f"SELECT {TOTAL}, ", 1) + "WHERE n.recipient = {} ORDER BY n.id DESC LIMIT {} OFFSET {}",
+        user_id, limit, offset,
+        count=Count.up_to("FROM notification WHERE recipient = {}", user_id, offset=offset), offset=offset,
+    )
     return Page([NotificationView(**row) for row in rows], number, total, per_page, total_is_lower_bound=lower_bound)
 
 
