@@ -7,8 +7,9 @@ an incident in one transaction: number, status, delivery address copy, history, 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from app import audit
@@ -27,7 +28,7 @@ from app.incidents.attachments import discard
 from app.incidents.numbering import allocate_number
 from app.incidents.statuses import NATURE_LABELS
 from app.notifications.services import notify, reseller_staff
-from app.validation import REQUIRED, Validator, check_address
+from app.validation import REQUIRED, Validator, check_address, printable
 from app.web.formatting import today_paris
 
 STEPS = ("contract", "declaration", "description", "address", "review")
@@ -76,6 +77,9 @@ class Draft:
     wizard_step: str
     delivery_address_id: int | None
     article_ids: frozenset[int]
+    # A new address typed and left unfinished by going back (Précédent), as the form names its
+    # fields (new_label, …): shown again when the step comes back. Empty otherwise.
+    typed_address: Mapping[str, str] = field(default_factory=dict)
 
 
 def _require_declarer(user: CurrentUser) -> None:
@@ -125,6 +129,7 @@ async def load_draft(user: CurrentUser, draft_id: int) -> Draft:
         """SELECT i.id, i.contract AS contract_id, c.number AS contract_number, c.product_reference,
                   c.ends_on, c.reseller AS reseller_id, i.title, i.nature, i.description, i.wizard_step,
                   i.delivery_address AS delivery_address_id,
+                  json_build_object('new_label', i.delivery_label, 'new_recipient_name', i.delivery_recipient, 'new_street', i.delivery_street, 'new_complement', i.delivery_complement, 'new_city', i.delivery_city, 'new_postal_code', i.delivery_postal_code, 'new_country', i.delivery_country, 'new_email', i.delivery_email, 'new_phone', i.delivery_phone) AS typed_address,
                   coalesce(array_agg(ia.article) FILTER (WHERE ia.article IS NOT NULL), ARRAY[]::integer[]) AS article_ids
            FROM incident i JOIN contract c ON c.id = i.contract
            LEFT JOIN incident_article ia ON ia.incident = i.id
@@ -136,6 +141,8 @@ async def load_draft(user: CurrentUser, draft_id: int) -> Draft:
         raise NotFound()
     row = dict(rows[0])
     row["article_ids"] = frozenset(row["article_ids"])
+    typed = json.loads(row["typed_address"])
+    row["typed_address"] = typed if row["delivery_address_id"] is None and any(typed.values()) else {}
     return Draft(**row)
 
 
@@ -205,7 +212,10 @@ async def save_address(user: CurrentUser, draft: Draft, values: Mapping[str, str
     """Mon adresse de livraison: one of the address book, or a new one saved to it."""
     choice = values.get("address", "")
     if choice == "new":
-        if not judge:  # going back: a half-typed address is not added to the address book
+        if not judge:  # going back: kept on the draft for later, not added to the address book
+            await _touch(draft.id, {Incident.delivery_address: None, **{
+                column: printable(values.get(f"new_{name}", "")).strip()[:column.length]
+                for name, column in ADDRESS_COPY.items()}})
             return
         address = check_address(values, prefix="new_")
         async with Incident._meta.db.transaction():

@@ -137,6 +137,27 @@ async def test_back_and_forth_between_steps_keeps_what_was_typed(client):
     assert (await Incident.objects().first()).title == "Alimentation HS !"
 
 
+
+async def test_a_half_typed_new_address_is_kept_when_going_back_and_not_saved_to_the_book(client):
+    await _setup()
+    await sign_in(client, "acme_admin")
+    draft = await start(client, "1001")
+    addresses_before = await DeliveryAddress.count()
+    back = await post_form(client, f"/incidents/drafts/{draft}/address", {
+        "address": "new", "new_label": "Agence de Grenoble", "new_street": "8 <b>quai</b> Perrière",
+        "new_city": "Grenoble", "new_postal_code": "", "action": "back"})
+    assert back.headers["location"] == f"/incidents/drafts/{draft}/description"
+    assert await DeliveryAddress.count() == addresses_before  # nothing half-written in the book
+    page = (await client.get(f"/incidents/drafts/{draft}/address")).text
+    assert 'id="f-address-new" type="radio" name="address" value="new" checked' in page
+    assert 'value="Agence de Grenoble"' in page and 'value="Grenoble"' in page
+    assert 'value="8 &lt;b&gt;quai&lt;/b&gt; Perrière"' in page
+    # choosing an address of the book afterwards wins, and the typed one is not offered again
+    chosen = (await DeliveryAddress.select(DeliveryAddress.id).first())["id"]
+    await post_form(client, f"/incidents/drafts/{draft}/address", {"address": str(chosen), "action": "back"})
+    page = (await client.get(f"/incidents/drafts/{draft}/address")).text
+    assert f'value="{chosen}" checked' in page and "Agence de Grenoble" not in page
+
 async def test_htmx_step_answers_the_step_block_and_moves_on_with_hx_location(client):
     await _setup()
     await sign_in(client, "acme_admin")
