@@ -55,8 +55,15 @@ async def queue(user: CurrentUser, *, query: str = "", status: str = "", assigne
     customer, title and serials.
     """
     number, limit, offset = page_bounds(page)
-    where = "i.reseller = {} AND i.status <> 'draft'"
-    args: list[object] = [user.reseller_id]
+    query = search_text(query)
+    exact = await _exact_matches(user.reseller_id, query) if query else []
+    if exact:
+        # A handful of the reseller's incidents (submitted ones: _exact_matches said so), named
+        # by id. Not "reseller = … ORDER BY last activity LIMIT": once the statement's plan turns
+        # generic, PostgreSQL would walk the reseller's whole index looking for them.
+        where, args = "i.id = ANY({})", [exact]
+    else:
+        where, args = "i.reseller = {} AND i.status <> 'draft'", [user.reseller_id]
     if status == "open":
         where += f" AND i.status IN {OPEN_STATUSES_SQL}"
     elif status in QUEUE_STATUS_FILTERS:
@@ -68,18 +75,11 @@ async def queue(user: CurrentUser, *, query: str = "", status: str = "", assigne
     elif assignee == "unassigned":
         where += " AND i.assignee IS NULL"
     joins = "FROM incident i"
-    query = search_text(query)
-    exact = await _exact_matches(user.reseller_id, query) if query else []
-    if exact:
-        where += " AND i.id = ANY({})"
-        args.append(exact)
-    elif query:
+    if query and not exact:
         joins += " JOIN company co ON co.id = i.company"
         where += """ AND (i.number LIKE {} OR co.name ILIKE {} OR i.title ILIKE {}
                      OR EXISTS (SELECT 1 FROM article s WHERE s.contract = i.contract AND s.serial_number LIKE {}))"""
         args += [like_pattern(query.replace(" ", "")), like_pattern(query), like_pattern(query), like_pattern(normalise_serial(query))]
-    # exact matches: a handful of rows, and no LIMIT, whose generic plan (after five executions)
-    # walked the reseller's whole index
     count = (Count(f"SELECT count(*) {joins} WHERE {where}", tuple(args)) if exact
              else Count.up_to(f"{joins} WHERE {where}", *args, offset=offset))
     rows, total, lower_bound = await fetch_page(

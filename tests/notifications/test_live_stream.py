@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
 
 import httpx
 import pytest
@@ -179,3 +181,26 @@ async def _user_id(username: str) -> int:
     from app.db.tables import User
 
     return (await User.objects().where(User.username == username).first()).id
+
+
+async def test_a_server_stopping_ends_its_streams_so_that_tabs_reconnect_elsewhere(app):
+    """A deployment stops the server with SIGTERM: open streams must end promptly (not hold the
+    shutdown up to its timeout) and without `signed-out`, which would stop the tab for good
+    instead of letting EventSource reconnect to the next server."""
+    await _incident()
+    async with running_server() as server:
+        agent = await _signed_in(server.url, "agent_r1")
+        try:
+            async with open_stream(agent) as stream:
+                assert (await stream.next()).event == "unread"
+                started = time.monotonic()
+                server.process.send_signal(signal.SIGTERM)
+                with pytest.raises(ConnectionError):  # the stream ended: no event, least of all signed-out
+                    await stream.next(timeout=5)
+                # uvicorn shuts down, then re-raises the signal so that its exit status says why
+                assert await asyncio.to_thread(server.process.wait, 10) == -signal.SIGTERM
+                assert time.monotonic() - started < 3  # before uvicorn's graceful timeout (3 s) ran out
+        finally:
+            await agent.aclose()
+        output = server.output()
+        assert "Application shutdown complete" in output and "Traceback" not in output
