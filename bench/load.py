@@ -446,7 +446,8 @@ def summarise_profile(path: Path, top: int = 12) -> dict:
         total += count
         categories[_category(stack)] = categories.get(_category(stack), 0) + count
         leaves[stack[-1]] = leaves.get(stack[-1], 0) + count
-        for frame in set(f for f in stack if "/app/" in f):
+        # py-spy names frames "function (app/module.py:line)": one entry per function, not per line
+        for frame in {re.sub(r":\d+\)$", ")", f) for f in stack if "(app/" in f or "/app/" in f}:
             app_inclusive[frame] = app_inclusive.get(frame, 0) + count
 
     def share(counts: dict[str, int]) -> list[list]:
