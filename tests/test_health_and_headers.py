@@ -390,3 +390,31 @@ async def test_a_reseller_user_visiting_mes_contrats_gets_404(client):
         assert response.status_code == 404, path
         assert "Page introuvable" in text_of(response.text)
         assert "1001" not in text_of(response.text).replace(path, "")
+
+
+async def test_a_path_cannot_forge_a_log_line(client, caplog):
+    """ASVS V7.3.1: the path is typed by whoever sends the request; its newline is written out."""
+    caplog.set_level(logging.INFO, logger="app.web.errors")
+    response = await client.get("/inconnu%0A2026-11-27 08:00:00 INFO app: admin signed in")
+    assert response.status_code == 404
+    lines = [record.getMessage() for record in caplog.records if record.name == "app.web.errors"]
+    assert lines and all("\n" not in line for line in lines)
+    assert any("/inconnu\\x0a2026-11-27" in line for line in lines)
+
+
+async def test_an_unexpected_error_shows_the_generic_page_and_nothing_of_the_error(client, monkeypatch, caplog):
+    """ASVS V7.4.1/V7.4.3: a bug answers 500 with the friendly page; the details go to the log only."""
+    from app.contracts import services
+
+    async def broken(*_args, **_kwargs):
+        raise RuntimeError("secret internal detail: table contract_xyz")
+
+    await make_customer("acme")
+    await sign_in(client, "acme_admin")
+    monkeypatch.setattr(services, "list_company_contracts", broken)
+    response = await client.get("/contracts")
+    assert response.status_code == 500
+    assert "Une erreur inattendue s'est produite" in text_of(response.text)
+    assert "secret internal detail" not in response.text and "Traceback" not in response.text
+    assert any(record.exc_info and "secret internal detail" in str(record.exc_info[1])
+               for record in caplog.records if record.name == "app.web.errors")  # for the operator

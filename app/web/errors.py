@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from urllib.parse import quote
 
 import asyncpg
@@ -27,6 +28,15 @@ CSRF_FAILED = "CSRF token verification failed"
 CLIENT_LEFT = "client disconnected prematurely"  # Litestar's words when a request body stops short
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _logged_path(request: Request) -> str:
+    """The request's path for a log line, its control characters written out (\\x0a): whoever
+    sends the request types the path, and a newline in it would forge a log line (ASVS V7.3.1)."""
+    return _CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", request.url.path)
+
+
 def _page(request: Request, status: int, title: str, message: str, headers=None) -> Response:
     return render(
         request,
@@ -46,12 +56,12 @@ def sign_in_required(request: Request, _: Exception) -> Response:
 
 
 def not_found(request: Request, exc: Exception) -> Response:
-    log.info("404 %s %s user=%s", request.method, request.url.path, _user_id(request))
+    log.info("404 %s %s user=%s", request.method, _logged_path(request), _user_id(request))
     return _page(request, 404, "Page introuvable", "Cette page n'existe pas ou ne vous est pas accessible.")
 
 
 def forbidden(request: Request, exc: Exception) -> Response:
-    log.warning("403 %s %s user=%s: %s", request.method, request.url.path, _user_id(request), exc)
+    log.warning("403 %s %s user=%s: %s", request.method, _logged_path(request), _user_id(request), exc)
     if CSRF_FAILED in str(exc):
         return _page(
             request, 403, "Formulaire expiré",
@@ -74,7 +84,7 @@ def rate_limited(request: Request, exc: RateLimited) -> Response:
 def database_unavailable(request: Request, exc: Exception) -> Response:
     if not database_unreachable(exc):  # an OSError about something else: a bug or a file
         return server_error(request, exc)
-    log.error("database unavailable on %s %s: %r", request.method, request.url.path, exc)
+    log.error("database unavailable on %s %s: %r", request.method, _logged_path(request), exc)
     return _page(
         request, 503, "Service momentanément indisponible",
         "Le service est momentanément indisponible. Réessayez dans quelques instants.",
@@ -92,15 +102,15 @@ def too_large(request: Request, exc: Exception) -> Response:
 
 def http_error(request: Request, exc: HTTPException) -> Response:
     if exc.detail == CLIENT_LEFT:  # an upload cancelled, a tab closed: no one left to answer
-        log.info("client left during %s %s", request.method, request.url.path)
+        log.info("client left during %s %s", request.method, _logged_path(request))
         return Response(content=b"", status_code=400)
     if exc.status_code >= 500:
-        log.error("%s on %s %s: %s", exc.status_code, request.method, request.url.path, exc.detail)
+        log.error("%s on %s %s: %s", exc.status_code, request.method, _logged_path(request), exc.detail)
     return _page(request, exc.status_code, "Requête refusée", "Cette requête n'a pas pu être traitée.")
 
 
 def server_error(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    log.exception("unhandled error on %s %s", request.method, _logged_path(request), exc_info=exc)
     return _page(
         request, 500, "Erreur interne",
         "Une erreur inattendue s'est produite. Elle a été enregistrée ; réessayez plus tard.",
