@@ -120,8 +120,10 @@ def create_app() -> Litestar:
             cookie_secure=settings.secure_cookies,
             cookie_samesite="lax",
             # GET only: /healthz for probes; the stream, whose every event would otherwise go
-            # through the CSRF middleware's send wrapper (issue 8's broadcast).
-            exclude=["/healthz", "/notifications/stream"],
+            # through the CSRF middleware's send wrapper (issue 8's broadcast). Regular
+            # expressions searched anywhere in the path: anchored, or /contracts/healthz-1/…
+            # would skip the check too.
+            exclude=["^/healthz$", "^/notifications/stream$"],
         ),
         template_config=TemplateConfig(instance=_template_engine()),
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]

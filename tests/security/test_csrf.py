@@ -83,3 +83,25 @@ async def test_every_unsafe_route_refuses_a_post_without_its_csrf_token(app, new
     for actor in OWNERS:  # still signed in: the forged sign-outs did nothing
         home = await world.clients[actor].get("/")
         assert home.headers["location"] in ("/contracts", "/reseller"), actor
+
+
+async def test_a_path_that_merely_contains_an_excluded_one_is_still_checked(client):
+    """The CSRF exclusions are regular expressions searched in the path: a contract numbered
+    `healthz-1` must not open its routes to forged posts."""
+    from tests.factories import make_contract, make_customer, make_reseller
+    from tests.support import sign_in
+
+    reseller_id = await make_reseller("R1")
+    await make_contract(reseller_id, "healthz-1", "NAS0001")
+    await make_contract(reseller_id, "notifications-stream", "NAS0002")
+    customer = await make_customer("acme", serial="NAS0001")
+    from app.contracts.services import claim_contract
+
+    async with Incident._meta.db.transaction():
+        await claim_contract(customer.company_id, customer.admin_id, "NAS0002")
+    await sign_in(client, "acme_admin")
+    for number in ("healthz-1", "notifications-stream"):
+        forged = await client.post(f"/contracts/{number}/incidents", data={})
+        assert forged.status_code == 403, (number, forged.status_code)
+    assert await Incident.count() == 0
+    assert (await client.post("/healthz")).status_code == 405  # the exclusions themselves: GET only
