@@ -181,8 +181,9 @@ class Broker:
         except Exception as error:  # the database is away: the streams re-read it when it is back
             rows = None
             log.warning("could not load notifications %s (%r); streams will re-sync", ids[:5], error)
-        # Loads run side by side but are routed in NOTIFY order: a stream skips any id below the
-        # last one it sent, so a later payload overtaking an earlier one would lose the earlier.
+        # Loads run side by side but are routed in NOTIFY order, so that a tab shows notifications
+        # in the order they were announced (streams drop only ids they already sent, so order is
+        # for the reader, not for delivery).
         if after is not None and not after.done():
             await asyncio.wait([after])
         if rows is None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import secrets
 
-from jinja2 import Template
+import jinja2
 from markupsafe import escape
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
@@ -88,23 +89,30 @@ class StreamRenderer:
     their id and the tab's CSRF token, and the badges by their count. Rendering the item once
     with stand-ins for those two, then putting each stream's values in, turns thousands of
     Jinja renders into one and thousands of string replacements (tests/notifications/test_bell.py
-    holds that the result is the template's own).
+    holds that the result is the template's own). The stand-ins are random for each process, so
+    no one can write them into a title on purpose; a notice that contains them anyway is rendered
+    directly.
     """
 
-    ID = 8_888_888_888_888_888_888  # stand-ins no title, body or date can contain
-    CSRF = "csrf-stand-in-c0ffee"
-
-    def __init__(self, item: Template, badge: Template) -> None:
+    def __init__(self, item: jinja2.Template, badge: jinja2.Template) -> None:
         self._item, self._badge = item, badge
+        self.id_stand_in = 10**18 + secrets.randbelow(8 * 10**18)  # an int: the template formats it
+        self.csrf_stand_in = secrets.token_hex(16)
         self._item_shape = functools.lru_cache(maxsize=256)(self._render_item_shape)
         self.badge = functools.lru_cache(maxsize=256)(self._render_badge)
 
     def item(self, view: services.NotificationView, csrf: str) -> str:
-        shape = self._item_shape(dataclasses.replace(view, id=self.ID))
-        return shape.replace(str(self.ID), str(view.id)).replace(self.CSRF, str(escape(csrf)))
+        if self._holds_a_stand_in(view):
+            return self._item.render(n=view, csrf=csrf)
+        shape = self._item_shape(dataclasses.replace(view, id=self.id_stand_in))
+        return shape.replace(str(self.id_stand_in), str(view.id)).replace(self.csrf_stand_in, str(escape(csrf)))
+
+    def _holds_a_stand_in(self, view: services.NotificationView) -> bool:
+        texts = (view.title, view.body, view.incident_number or "", view.contract_number or "")
+        return any(stand_in in text for text in texts for stand_in in (str(self.id_stand_in), self.csrf_stand_in))
 
     def _render_item_shape(self, view: services.NotificationView) -> str:
-        return self._item.render(n=view, csrf=self.CSRF)
+        return self._item.render(n=view, csrf=self.csrf_stand_in)
 
     def _render_badge(self, count: int) -> str:
         return self._badge.render(count=count)

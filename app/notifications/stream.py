@@ -81,6 +81,8 @@ async def events(
                     if item == Signal.END:
                         yield encode({"event": SIGNED_OUT, "data": ""})
                         return
+                    if item is None:  # a long outage must not look idle to a proxy, which would cut the stream
+                        yield PING
                     retry_delay = min(retry_delay * 2, RESYNC_RETRY_MAX_SECONDS)
                     continue  # whatever else came is in the database: the replay reads it
                 chunk = [notification_event(view, render_item(view)) for view in missed if view.id not in sent]

@@ -113,7 +113,9 @@ async def test_the_stream_renders_each_notice_once_and_exactly_as_the_template(a
     when = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
     base = NotificationView(id=1, kind="new_message", title='Réponse <b>"urgente"</b> & 888', body="Corps 1",
                             created_at=when, read_at=None, incident_number="26112701", contract_number="1001")
-    for view, csrf in ((base, "tok-A"), (replace(base, id=987654), "tok-B"), (replace(base, read_at=when), "x'\"<")):
+    planted = replace(base, title=f"{renderer.csrf_stand_in} {renderer.id_stand_in}", body=str(renderer.id_stand_in))
+    for view, csrf in ((base, "tok-A"), (replace(base, id=987654), "tok-B"), (replace(base, read_at=when), "x'\"<"),
+                       (planted, "tok-C")):
         assert renderer.item(view, csrf) == item.render(n=view, csrf=csrf)
     for count in (0, 1, 2, 99, 100, 1234):
         assert renderer.badge(count) == badge.render(count=count)

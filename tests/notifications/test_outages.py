@@ -63,8 +63,11 @@ async def test_a_stream_waits_out_the_database_then_replays_what_it_missed(monke
 
     database["up"] = False  # what the broker does when a load fails: every stream re-syncs
     subscription.offer(Signal.RESYNC)
-    await asyncio.sleep(0.7)  # a first attempt and a timed retry, both refused
-    assert not next_event.done()  # still open, not ended by the error
+    # a first attempt and a timed retry, both refused: the stream stays open and keeps pinging
+    assert await asyncio.wait_for(next_event, 2) == stream_module.PING
+    next_event = asyncio.ensure_future(anext(events))
+    await asyncio.sleep(0.1)
+    assert not next_event.done()
 
     database.update(up=True, rows=[_view(5)])  # back: the broker reconnects and says so
     subscription.offer(Signal.RESYNC)
@@ -104,7 +107,10 @@ async def test_a_notification_committed_after_a_later_one_still_reaches_the_tab(
     late = asyncio.ensure_future(anext(events))
     await asyncio.sleep(0.1)
     assert not late.done()  # the repeated 9 was not sent again
-    late.cancel()
+    subscription.offer(Signal.END)
+    assert parse(await asyncio.wait_for(late, 2)) == [{"event": "signed-out", "data": ""}]
+    await events.aclose()
+    assert not broker.by_user  # unsubscribed
 
 
 async def test_an_idle_stream_pings_itself(monkeypatch):
