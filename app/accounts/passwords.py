@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import os
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -39,13 +41,18 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 # The app's own callers use these two: argon2id costs ~0.2 s of CPU per call by default, which on
 # the event loop would hold every other request of the worker; in a thread (argon2-cffi releases
-# the GIL) they go on, and several sign-ins use both cores.
+# the GIL) they go on. Threads of their own, one per core: a burst of sign-ins neither queues
+# ahead of the default executor's work (DNS, file I/O) nor runs more hashes (each with its
+# ARGON2_MEMORY_KIB) at once than there are cores to run them.
+_hashing = ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="argon2")
+
+
 async def hash_password_async(password: str) -> str:
-    return await asyncio.to_thread(hash_password, password)
+    return await asyncio.get_running_loop().run_in_executor(_hashing, hash_password, password)
 
 
 async def verify_password_async(password_hash: str | None, password: str) -> bool:
-    return await asyncio.to_thread(verify_password, password_hash, password)
+    return await asyncio.get_running_loop().run_in_executor(_hashing, verify_password, password_hash, password)
 
 
 def needs_rehash(password_hash: str) -> bool:

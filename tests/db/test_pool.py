@@ -26,7 +26,8 @@ async def test_a_transaction_left_open_is_rolled_back_on_release(app):
 def test_no_code_leaves_session_state_on_a_pooled_connection():
     """Session-level advisory locks, SET without LOCAL, LISTEN, cursors held open: none in app/
     but the broker's own connection."""
-    forbidden = re.compile(r"pg_advisory_lock\(|pg_try_advisory_lock\(|\bSET (?!LOCAL\b)(?:SESSION )?[a-z_]+ (?:=|TO)\b"
+    forbidden = re.compile(r"pg_advisory_lock\(|pg_try_advisory_lock\(|set_config\(|TEMP(?:ORARY)? TABLE"
+                           r"|(?:^|[\"';]\s*)(?-i:SET)\s+(?!LOCAL\b)"  # a SET statement (not UPDATE … SET, not "Set …")
                            r"|add_listener\(|[\"']LISTEN |DECLARE \w+ CURSOR WITH HOLD", re.IGNORECASE)
     found = [f"{path.relative_to(APP)}:{number}: {line.strip()}"
              for path in APP.rglob("*.py") if path.name != "broker.py"
