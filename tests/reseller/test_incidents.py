@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from app.accounts.services import create_user
 from app.contracts.services import claim_contract
-from app.db.tables import Attachment, Incident, IncidentStatusChange, Message, Notification
+from app.db.tables import Attachment, Contract, Incident, IncidentStatusChange, Message, Notification
 from tests.factories import make_contract, make_customer, make_reseller
 from tests.incidents.helpers import declare
 from tests.support import DEFAULT_PASSWORD, field_error, post_form, sign_in, text_of
@@ -76,6 +76,23 @@ async def test_a_whole_serial_or_number_finds_exactly_its_incidents(client, new_
         else:  # a part of a serial: the substring search, both
             assert first in text and second in text, query
 
+
+async def test_a_serial_also_on_another_resellers_contract_finds_only_this_resellers_incidents(client, new_client):
+    """Disk serials are not unique across contracts: the exact-match search stays in its tenancy."""
+    reseller_id, _, _, _ = await _declared(new_client, serial="NAS0001")
+    other_reseller = await make_reseller("R2", agent="agent_r2")
+    await make_contract(other_reseller, "R2-2001", "NAS0002", disks=("WD-SHARED",))
+    await make_contract(reseller_id, "R1-1002", "NAS0003", disks=("WD-SHARED",))
+    rival = await make_customer("rival", serial="NAS0002")
+    contract = await Contract.objects().where(Contract.number == "R2-2001").first()
+    await Incident.insert(Incident(number="99010101", contract=contract.id, company=rival.company_id,
+                                   reseller=contract.reseller, created_by=rival.admin_id, status="new",
+                                   title="Incident du concurrent", nature="defective", description="x"))
+    await sign_in(client, "agent_r1")
+    text = text_of((await client.get("/reseller/incidents", params={"q": "wd-shared", "status": "all"})).text)
+    assert "99010101" not in text and "Incident du concurrent" not in text
+    assert "Aucun incident ne correspond" in text  # R1's contract with that disk has no incident
+    assert "99010101" not in text_of((await client.get("/reseller/incidents", params={"q": "99010101"})).text)
 
 async def test_a_long_queue_is_counted_up_to_a_cap_and_still_pages_on(client, new_client):
     reseller_id, customer, number, _ = await _declared(new_client)
