@@ -136,6 +136,8 @@ def badge_event(html: str, *, last_id: int | None = None) -> dict:
 class RecentIds:
     """The ids sent lately, forgetting the oldest past `size`: far more than commits can overtake."""
 
+    __slots__ = ("_ids", "_size")
+
     def __init__(self, size: int = 256) -> None:
         self._ids: dict[int, None] = {}
         self._size = size

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timezone
 
+import pytest
+
 from app.accounts.sessions import CurrentUser
 from app.notifications import broker as broker_module
 from app.notifications import services
@@ -131,3 +133,25 @@ def parse(chunk: bytes) -> list[dict]:
         if fields:
             events.append(fields)
     return events
+
+
+async def test_a_streams_mailbox_waits_wakes_and_overflows_into_a_resync():
+    from app.notifications.broker import QUEUE_SIZE, Subscription
+
+    subscription = Subscription(user_id=7, session_id=1)
+    waiting = asyncio.ensure_future(subscription.queue.get())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    subscription.offer(_view(1))
+    assert (await asyncio.wait_for(waiting, 1)).id == 1
+    with pytest.raises(TimeoutError):  # a timed-out wait loses nothing after it
+        await asyncio.wait_for(subscription.queue.get(), 0.05)
+    subscription.offer(_view(2))
+    assert (await subscription.queue.get()).id == 2
+    for number in range(QUEUE_SIZE + 1):  # a stream too slow: its backlog becomes one re-sync
+        subscription.offer(_view(number))
+    assert await subscription.queue.get() == Signal.RESYNC and subscription.queue.empty()
+    for number in range(QUEUE_SIZE):
+        subscription.offer(_view(number))
+    subscription.offer(Signal.END)  # an end is never lost to an overflow
+    assert await subscription.queue.get() == Signal.END
