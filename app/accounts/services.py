@@ -78,8 +78,12 @@ async def create_user(
     reseller_id: int | None = None,
     phone: str = "",
     password: str | None = None,
+    password_hash: str | None = None,
 ) -> int:
-    """Insert a user; without a password the account waits for an invitation to be accepted."""
+    """Insert a user; without a password the account waits for an invitation to be accepted.
+
+    Inside a transaction, pass `password_hash` made beforehand: hashing takes 0.2 s of CPU.
+    """
     try:
         rows = await User.insert(
             User(
@@ -91,7 +95,7 @@ async def create_user(
                 role=role,
                 company=company_id,
                 reseller=reseller_id,
-                password_hash=await hash_password_async(password) if password else None,
+                password_hash=password_hash or (await hash_password_async(password) if password else None),
             )
         ).returning(User.id)
     except asyncpg.UniqueViolationError as error:
@@ -157,11 +161,12 @@ async def register(values: Mapping[str, str], *, ip: str) -> int:
     """
     await ratelimit.hit_and_check(ratelimit.REGISTRATION_PER_ADDRESS, ip)
     form = await _check_registration(values)
+    password_hash = await hash_password_async(form.password)  # before the transaction
     async with Company._meta.db.transaction():
         company_rows = await Company.insert(Company(**form.company)).returning(Company.id)
         company_id = company_rows[0]["id"]
         user_id = await create_user(
-            **form.user, role="admin", company_id=company_id, password=form.password
+            **form.user, role="admin", company_id=company_id, password_hash=password_hash
         )
         await DeliveryAddress.insert(
             DeliveryAddress(
@@ -282,7 +287,20 @@ async def choose_password(token: str, password: str, confirm: str, *, ip: str) -
     """Set the password through a link token (reset or invitation); ends every session of the user.
 
     Returns the user's id; raises ValidationFailed (field `password`, `password_confirm` or `token`).
+    The password is judged and hashed (0.2 s of CPU) before the transaction, which then re-checks
+    the token under lock: no row is held while hashing, and a dead link costs no hash.
     """
+    invalid = ValidationFailed({"token": "Ce lien n'est plus valable. Demandez-en un nouveau."})
+    holder = await token_holder(token)
+    if holder is None:
+        raise invalid
+    v = Validator({})
+    if problem := password_problem(password, username=holder.username):
+        v.fail("password", problem)
+    elif password != confirm:
+        v.fail("password_confirm", "Les deux mots de passe ne sont pas identiques.")
+    v.check()
+    password_hash = await hash_password_async(password)
     async with UserToken._meta.db.transaction():
         rows = await UserToken.raw(
             """SELECT t.id, t.kind, t."user" AS user_id, u.username, u.first_name, u.email FROM user_token t
@@ -291,19 +309,11 @@ async def choose_password(token: str, password: str, confirm: str, *, ip: str) -
                FOR UPDATE OF t""",
             token_hash(token),
         )
-        if not rows:
-            raise ValidationFailed({"token": "Ce lien n'est plus valable. Demandez-en un nouveau."})
+        if not rows or rows[0]["user_id"] != holder.user_id:  # used or expired meanwhile
+            raise invalid
         row = rows[0]
-        v = Validator({})
-        if problem := password_problem(password, username=row["username"]):
-            v.fail("password", problem)
-        elif password != confirm:
-            v.fail("password_confirm", "Les deux mots de passe ne sont pas identiques.")
-        v.check()
         await UserToken.update({UserToken.used_at: _now()}).where(UserToken.id == row["id"])
-        await User.update({User.password_hash: await hash_password_async(password)}).where(
-            User.id == row["user_id"]
-        )
+        await User.update({User.password_hash: password_hash}).where(User.id == row["user_id"])
         await close_all_sessions(row["user_id"])
         await ratelimit.forget(ratelimit.SIGN_IN_PER_USERNAME, row["username"])
         await audit.record("password_chosen", actor_id=row["user_id"], ip=ip)

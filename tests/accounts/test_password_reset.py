@@ -198,6 +198,22 @@ async def test_token_is_single_use(client):
     assert (await sign_in(client, "acme_admin", NEW_PASSWORD)).status_code == 303
 
 
+async def test_a_link_used_twice_at_the_same_moment_sets_one_password(client):
+    """The password is hashed before the transaction; the token is re-checked under lock there."""
+    from app.accounts.services import choose_password
+    from app.errors import ValidationFailed
+
+    await make_customer("acme")
+    token = (await reset_path(client)).removeprefix("/password/reset/")
+    results = await asyncio.gather(
+        choose_password(token, "premier mot de passe choisi", "premier mot de passe choisi", ip="203.0.113.1"),
+        choose_password(token, "second mot de passe choisi", "second mot de passe choisi", ip="203.0.113.2"),
+        return_exceptions=True)
+    refused = [r for r in results if isinstance(r, ValidationFailed)]
+    assert len(refused) == 1 and "token" in refused[0].errors
+    winner = "premier mot de passe choisi" if not isinstance(results[0], Exception) else "second mot de passe choisi"
+    assert (await sign_in(client, "acme_admin", winner)).status_code == 303
+
 async def test_expired_token_is_refused(client):
     await make_customer("acme")
     path = await reset_path(client)
