@@ -57,11 +57,18 @@ TOTAL = "{total}"  # where a page query's select list takes its list's total (se
 
 @dataclass(frozen=True)
 class Count:
-    """How to count a list: a `SELECT count(*) …` and its arguments, optionally capped."""
+    """How to count a list: a `SELECT count(*) …` and its arguments, optionally capped.
+
+    `over_page_rows`: count the rows the page query itself selects (`count(*) OVER ()`), in the
+    same scan, instead of a second scan by `sql` (which then serves past the last page only).
+    Right for a search that keeps few of many rows; wrong for a long list read from an index in
+    page order, which it would read whole.
+    """
 
     sql: str
     args: tuple[object, ...] = ()
     cap: int | None = None
+    over_page_rows: bool = False
 
     @classmethod
     def up_to(cls, from_where: str, *args: object, offset: int, cap: int = COUNT_CAP) -> Count:
@@ -82,7 +89,10 @@ async def fetch_page(table: type[Table], page_sql: str, *args: object, count: Co
     """A page's rows and its list's total in one round trip: `page_sql` starts its select list
     with TOTAL, before any placeholder, which becomes the count as an uncorrelated sub-select
     (PostgreSQL computes it once). Returns (rows, total, total is a lower bound)."""
-    rows = await table.raw(page_sql.replace(TOTAL, f"({count.sql}) AS total_rows", 1), *count.args, *args)
+    if count.over_page_rows:
+        rows = await table.raw(page_sql.replace(TOTAL, "count(*) OVER () AS total_rows", 1), *args)
+    else:
+        rows = await table.raw(page_sql.replace(TOTAL, f"({count.sql}) AS total_rows", 1), *count.args, *args)
     if rows:
         counted = rows[0]["total_rows"]
         for row in rows:

@@ -165,7 +165,8 @@ async def list_company_contracts(company_id: int, *, query: str = "", page: int 
             WHERE {where}
             ORDER BY c.ends_on DESC, c.number
             LIMIT {{}} OFFSET {{}}""",
-        *args, limit, offset, count=Count(f"SELECT count(*) FROM contract c WHERE {where}", tuple(args)),
+        *args, limit, offset,
+        count=Count(f"SELECT count(*) FROM contract c WHERE {where}", tuple(args), over_page_rows=bool(query)),
         offset=offset,
     )
     return Page([ContractRow(**row) for row in rows], number, total)

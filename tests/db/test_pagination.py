@@ -40,3 +40,12 @@ async def test_a_capped_total_is_a_lower_bound_until_the_end_is_near():
     assert (await _page(50, capped(50)))[1:] == (60, False)  # the end is within the cap: exact
     assert await _page(75, capped(75)) == ([], 60, False)
     assert await Reseller.count() == 60
+
+
+async def test_a_total_counted_over_the_page_rows_is_the_same():
+    await _resellers(30)
+    over = Count("SELECT count(*) FROM reseller WHERE name = {}", ("Revendeur",), over_page_rows=True)
+    codes, total, lower_bound = await _page(0, over)
+    assert (len(codes), total, lower_bound) == (25, 30, False)
+    assert await _page(25, over) == (["R026", "R027", "R028", "R029", "R030"], 30, False)
+    assert await _page(50, over) == ([], 30, False)  # past the end: counted by its own statement
