@@ -52,7 +52,6 @@ CITED_REMOVED = "L'article {serial} est cité par un incident : il doit rester d
 CITED_CHANGED = "Cet article est cité par un incident : son {what} ne peut plus changer."
 
 
-
 # --- the contract form ---------------------------------------------------------------------------
 
 

@@ -100,7 +100,6 @@ class ContractView:
         return protection_on(self.ends_on, today)
 
 
-
 async def list_contracts(reseller_id: int, *, query: str = "", company_id: int | None = None,
                          page: int = 1) -> Page[ContractRow]:
     """The reseller's contracts, newest first, matching `query` on number, product reference,
@@ -222,8 +221,6 @@ class ClientView:
     contracts: int
     incidents: int
     open_incidents: int
-
-
 
 
 async def list_clients(reseller_id: int, *, query: str = "", page: int = 1) -> Page[ClientRow]:

@@ -136,7 +136,6 @@ class ContractDetail:
         return next((q for q in self.quotes if q.offer_id == offer_id and q.status != "closed"), None)
 
 
-
 # A query matches the contract's number, its product reference or any of its articles' serials,
 # all in contract.search_text (upper case, kept by triggers): as typed, or as a serial is written
 # (no spaces, see normalise_serial).

@@ -43,7 +43,6 @@ class QueueRow:
         return STATUS_LABELS[self.status]
 
 
-
 async def queue(user: CurrentUser, *, query: str = "", status: str = "", assignee: str = "",
                 page: int = 1) -> Page[QueueRow]:
     """Every incident on the reseller's contracts, last activity first, filtered and searched.

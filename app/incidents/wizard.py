@@ -54,6 +54,10 @@ ADDRESS_COPY = {
     "phone": Incident.delivery_phone,
 }
 
+# The draft's copy columns as the address step's form names them (new_label, …), for load_draft.
+_TYPED_ADDRESS_FIELDS = ", ".join(
+    f"'new_{name}', i.{column._meta.db_column_name}" for name, column in ADDRESS_COPY.items())
+
 
 def next_step(step: str) -> str:
     return STEPS[min(STEPS.index(step) + 1, len(STEPS) - 1)]
@@ -126,14 +130,14 @@ async def load_draft(user: CurrentUser, draft_id: int) -> Draft:
     """The user's own draft; anyone else's, or a submitted incident, is NotFound."""
     _require_declarer(user)
     rows = await Incident.raw(
-        """SELECT i.id, i.contract AS contract_id, c.number AS contract_number, c.product_reference,
+        f"""SELECT i.id, i.contract AS contract_id, c.number AS contract_number, c.product_reference,
                   c.ends_on, c.reseller AS reseller_id, i.title, i.nature, i.description, i.wizard_step,
                   i.delivery_address AS delivery_address_id,
-                  json_build_object('new_label', i.delivery_label, 'new_recipient_name', i.delivery_recipient, 'new_street', i.delivery_street, 'new_complement', i.delivery_complement, 'new_city', i.delivery_city, 'new_postal_code', i.delivery_postal_code, 'new_country', i.delivery_country, 'new_email', i.delivery_email, 'new_phone', i.delivery_phone) AS typed_address,
+                  json_build_object({_TYPED_ADDRESS_FIELDS}) AS typed_address,
                   coalesce(array_agg(ia.article) FILTER (WHERE ia.article IS NOT NULL), ARRAY[]::integer[]) AS article_ids
            FROM incident i JOIN contract c ON c.id = i.contract
            LEFT JOIN incident_article ia ON ia.incident = i.id
-           WHERE i.id = {} AND i.created_by = {} AND i.company = {} AND i.status = 'draft'
+           WHERE i.id = {{}} AND i.created_by = {{}} AND i.company = {{}} AND i.status = 'draft'
            GROUP BY i.id, c.id""",
         draft_id, user.id, user.company_id,
     )
