@@ -59,8 +59,10 @@ async def _database(app: Litestar) -> AsyncIterator[None]:
 
     from app.web.runtime import tune_garbage_collector
 
+    from app.db.pool import start_pool
+
     engine = engine_finder()
-    await engine.start_connection_pool(min_size=1, max_size=10, reset=_release_as_is)
+    await start_pool(engine, min_size=1, max_size=settings.database_pool_size, reset=_release_as_is)
     await start_broker(settings.database_url)
     tune_garbage_collector()
     try:

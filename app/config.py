@@ -52,6 +52,7 @@ class Settings:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     argon2_parallelism: int = 4
+    database_pool_size: int = 10
 
 
 def load_settings() -> Settings:
@@ -74,6 +75,8 @@ def load_settings() -> Settings:
         argon2_time_cost=int(os.environ.get("ARGON2_TIME_COST", 3)),
         argon2_memory_kib=int(os.environ.get("ARGON2_MEMORY_KIB", 65536)),
         argon2_parallelism=int(os.environ.get("ARGON2_PARALLELISM", 4)),
+        # PostgreSQL connections per server process; requests beyond it wait their turn.
+        database_pool_size=int(os.environ.get("DATABASE_POOL_SIZE", 10)),
     )
 
 

@@ -1,12 +1,20 @@
 """The pool hands connections back without asyncpg's reset query (app/__init__.py): what that
-query would have cleaned up must never be left behind."""
+query would have cleaned up must never be left behind; and it hands them out in the order they
+were asked for (app/db/pool.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
 from pathlib import Path
 
+import asyncpg
+import pytest
 from piccolo.engine import engine_finder
+
+from app import _release_as_is
+from app.db.pool import FairPool
 
 from app.db.tables import Reseller
 
@@ -33,3 +41,64 @@ def test_no_code_leaves_session_state_on_a_pooled_connection():
              for path in APP.rglob("*.py") if path.name != "broker.py"
              for number, line in enumerate(path.read_text().splitlines(), 1) if forbidden.search(line)]
     assert not found, found
+
+
+# -- first come, first served (app/db/pool.py) -------------------------------------------------------
+
+
+@pytest.fixture
+async def pool_of_one(app):
+    """A pool of one connection behind the fair gate, to the test database, released as the app
+    releases them."""
+    raw = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=1, max_size=1, reset=_release_as_is)
+    fair = FairPool(raw, 1)
+    try:
+        yield fair
+    finally:
+        await fair.close()
+
+
+async def test_a_connection_given_back_goes_to_the_longest_waiter(pool_of_one):
+    """A request that asks while another waits queues behind it, whatever the moment it asks
+    (asyncpg's own queue hands the connection to a newcomer that runs between the release and the
+    waiter's wake-up: here, one step of the event loop after the release starts)."""
+
+    async def take(name: str, steps: int, order: list[str]) -> None:
+        for _ in range(steps):
+            await asyncio.sleep(0)
+        async with pool_of_one.acquire() as connection:
+            order.append(name)
+            await connection.fetchval("SELECT 1")
+
+    for steps in range(6):
+        order: list[str] = []
+        holder = await pool_of_one.acquire()
+        waiting = asyncio.create_task(take("waiter", 0, order))
+        await asyncio.sleep(0.01)  # queued
+        releasing = asyncio.create_task(pool_of_one.release(holder))
+        newcomer = asyncio.create_task(take("newcomer", steps, order))
+        await asyncio.gather(waiting, releasing, newcomer)
+        assert order == ["waiter", "newcomer"], f"newcomer {steps} steps after the release"
+
+
+async def test_a_wait_given_up_leaves_no_turn_taken(pool_of_one):
+    """A waiter cancelled (a client gone) or timed out does not keep a turn: the pool still hands
+    out its connection afterwards, and a failed acquisition gives its turn back."""
+    holder = await pool_of_one.acquire()
+    waiting = asyncio.create_task(pool_of_one._take(None))
+    await asyncio.sleep(0.01)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    with pytest.raises(TimeoutError):
+        async with asyncio.timeout(0.05):
+            await pool_of_one.acquire()
+    await pool_of_one.release(holder)
+    async with asyncio.timeout(2):
+        async with pool_of_one.acquire() as connection:
+            assert await connection.fetchval("SELECT 2") == 2
+    assert pool_of_one.get_idle_size() == 1
+
+
+async def test_the_app_pool_is_the_fair_one(app):
+    assert isinstance(engine_finder().pool, FairPool)
