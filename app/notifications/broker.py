@@ -23,6 +23,8 @@ from app.notifications.services import NotificationView, by_ids
 log = logging.getLogger(__name__)
 
 QUEUE_SIZE = 64
+KEEPALIVE_SECONDS = 15.0  # a stream that sent nothing for this long gets a ping (proxies cut idle connections)
+KEEPALIVE_SLICES = 15  # the streams are pinged a slice at a time, spread over the round
 
 
 class Signal:
@@ -31,6 +33,7 @@ class Signal:
     RECOUNT = "recount"  # notifications were read elsewhere: the badge counts again
     RESYNC = "resync"  # events may have been missed: read the database from the last id
     END = "end"  # the session ended: close the stream
+    PING = "ping"  # nothing was sent for a while: keep the connection alive
 
 
 class Mailbox:
@@ -72,10 +75,13 @@ class Mailbox:
 class Subscription:
     user_id: int
     session_id: int
+    keepalive_slice: int = 0
+    quiet: bool = False  # nothing offered since the keep-alive last came by
     queue: Mailbox = field(default_factory=lambda: Mailbox(QUEUE_SIZE))
 
     def offer(self, item: NotificationView | str) -> None:
         """Queue an item; a stream too slow to keep up gets a re-sync instead of unbounded memory."""
+        self.quiet = False
         try:
             self.queue.put_nowait(item)
         except asyncio.QueueFull:
@@ -92,11 +98,14 @@ class Broker:
         self._task: asyncio.Task | None = None
         self._pending: set[asyncio.Task] = set()
         self._last_delivery: asyncio.Task | None = None
+        self._keepalive_task: asyncio.Task | None = None
+        self._subscribed = 0
         self.connected = asyncio.Event()
 
     # -- streams ---------------------------------------------------------------------------------
     def subscribe(self, user_id: int, session_id: int) -> Subscription:
-        subscription = Subscription(user_id, session_id)
+        self._subscribed += 1
+        subscription = Subscription(user_id, session_id, self._subscribed % KEEPALIVE_SLICES)
         self.by_user.setdefault(user_id, set()).add(subscription)
         return subscription
 
@@ -114,16 +123,18 @@ class Broker:
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="notification-broker")
+        self._keepalive_task = asyncio.create_task(self.keep_alive(), name="notification-keepalive")
         try:
             await asyncio.wait_for(self.connected.wait(), timeout=10)
         except TimeoutError:
             log.warning("notification broker not connected yet; it keeps trying in the background")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._keepalive_task):
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         for task in list(self._pending):
             task.cancel()
         for subscriptions in self.by_user.values():
@@ -164,6 +175,26 @@ class Broker:
         if connection is not None and not connection.is_closed():
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), timeout=2)
+
+    async def keep_alive(self) -> None:
+        """Ping the streams that sent nothing for a round, a slice of them at a time.
+
+        One timer for the process instead of a timeout around every stream's wait, which cost a
+        timer set and cancelled for each event of each stream (a tenth of a broadcast's time).
+        A stream writes at least every 2 × KEEPALIVE_SECONDS."""
+        slice_number = 0
+        while True:
+            await asyncio.sleep(KEEPALIVE_SECONDS / KEEPALIVE_SLICES)
+            slice_number = (slice_number + 1) % KEEPALIVE_SLICES
+            self.ping_quiet(slice_number)
+
+    def ping_quiet(self, slice_number: int) -> None:
+        for subscriptions in self.by_user.values():
+            for subscription in subscriptions:
+                if subscription.keepalive_slice == slice_number:
+                    if subscription.quiet:
+                        subscription.offer(Signal.PING)
+                    subscription.quiet = True
 
     def _broadcast(self, signal: str) -> None:
         for subscriptions in self.by_user.values():

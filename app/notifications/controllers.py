@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import operator
 import secrets
 
 import jinja2
@@ -12,7 +13,6 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 from litestar.types import ASGIApp
-from sse_starlette import EventSourceResponse
 
 from app.errors import NotFound
 from app.notifications import services, stream
@@ -72,12 +72,12 @@ class NotificationController(Controller):
         header = request.headers.get("last-event-id", "")
         csrf = request.cookies.get("csrftoken", "")
         renderer = _stream_renderer(request.app)
-        return EventSourceResponse(
+        return stream.EventStream(
             stream.events(
                 get_broker(), user, int(header) if header.isdigit() else None,
                 lambda view: renderer.item(view, csrf), renderer.badge,
             ),
-            ping=0,  # the stream pings itself (stream.PING_SECONDS): one task less per stream
+            ping=0,  # the broker pings quiet streams (broker.KEEPALIVE_SECONDS): one task less per stream
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
@@ -98,20 +98,24 @@ class StreamRenderer:
         self._item, self._badge = item, badge
         self.id_stand_in = 10**18 + secrets.randbelow(8 * 10**18)  # an int: the template formats it
         self.csrf_stand_in = secrets.token_hex(16)
+        self._id_text = str(self.id_stand_in)
+        # A notice's content: every field of the view but its id, read in one C call per item.
+        self._content_fields = tuple(f.name for f in dataclasses.fields(services.NotificationView) if f.name != "id")
+        self._content = operator.attrgetter(*self._content_fields)
         self._item_shape = functools.lru_cache(maxsize=256)(self._render_item_shape)
         self.badge = functools.lru_cache(maxsize=256)(self._render_badge)
 
     def item(self, view: services.NotificationView, csrf: str) -> str:
-        if self._holds_a_stand_in(view):
+        shape = self._item_shape(self._content(view))
+        if shape is None:
             return self._item.render(n=view, csrf=csrf)
-        shape = self._item_shape(dataclasses.replace(view, id=self.id_stand_in))
-        return shape.replace(str(self.id_stand_in), str(view.id)).replace(self.csrf_stand_in, str(escape(csrf)))
+        return shape.replace(self._id_text, str(view.id)).replace(self.csrf_stand_in, str(escape(csrf)))
 
-    def _holds_a_stand_in(self, view: services.NotificationView) -> bool:
-        texts = (view.title, view.body, view.incident_number or "", view.contract_number or "")
-        return any(stand_in in text for text in texts for stand_in in (str(self.id_stand_in), self.csrf_stand_in))
-
-    def _render_item_shape(self, view: services.NotificationView) -> str:
+    def _render_item_shape(self, content: tuple) -> str | None:
+        """The item with the stand-ins, or None for a notice that holds one (rendered directly)."""
+        if any(stand_in in str(value) for value in content for stand_in in (self._id_text, self.csrf_stand_in)):
+            return None
+        view = services.NotificationView(id=self.id_stand_in, **dict(zip(self._content_fields, content)))
         return self._item.render(n=view, csrf=self.csrf_stand_in)
 
     def _render_badge(self, count: int) -> str:

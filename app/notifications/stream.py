@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 
-from sse_starlette import ServerSentEvent
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from litestar.types import Message, Send
 
 from app.accounts.sessions import CurrentUser, session_is_open
 from app.db.errors import database_unreachable
@@ -24,7 +26,6 @@ log = logging.getLogger(__name__)
 RETRY_MS = 3000
 RESYNC_RETRY_SECONDS = 0.5  # while PostgreSQL is away, doubling up to the maximum
 RESYNC_RETRY_MAX_SECONDS = 5.0
-PING_SECONDS = 15
 SIGNED_OUT = "signed-out"
 
 
@@ -38,8 +39,9 @@ async def events(
     """The stream of one tab, as encoded server-sent events.
 
     A notification and the badge it changes leave in one chunk (one write to the socket, not
-    two: a broadcast makes thousands at once), and the keep-alive comes from here rather than
-    from a ping task of sse-starlette's per stream (memory per stream, docs/PERFORMANCE.md).
+    two: a broadcast makes thousands at once), and the keep-alive comes from the broker's one
+    timer rather than a ping task of sse-starlette's per stream (memory per stream,
+    docs/PERFORMANCE.md) or a timeout around each wait (time per event).
     """
     subscription = broker.subscribe(user.id, user.session_id)  # first, so nothing slips in between
     try:
@@ -81,7 +83,7 @@ async def events(
                     if item == Signal.END:
                         yield encode({"event": SIGNED_OUT, "data": ""})
                         return
-                    if item is None:  # a long outage must not look idle to a proxy, which would cut the stream
+                    if item is None or item == Signal.PING:  # a long outage must not look idle to a proxy
                         yield PING
                     retry_delay = min(retry_delay * 2, RESYNC_RETRY_MAX_SECONDS)
                     continue  # whatever else came is in the database: the replay reads it
@@ -93,10 +95,8 @@ async def events(
                 replay_needed = check_session = False
                 retry_delay = RESYNC_RETRY_SECONDS
                 continue
-            try:
-                async with asyncio.timeout(PING_SECONDS):
-                    item = await subscription.queue.get()
-            except TimeoutError:
+            item = await subscription.queue.get()
+            if item == Signal.PING:  # from the broker's keep-alive
                 yield PING
                 continue
             if item == Signal.END:
@@ -115,11 +115,42 @@ async def events(
         broker.unsubscribe(subscription)
 
 
+class EventStream(EventSourceResponse):
+    """sse-starlette's response, without a cancel scope around each write when there is no send
+    timeout to apply (`anyio.move_on_after(None)`, 5 µs per event: a tenth of a second for a
+    broadcast to 10,000 streams). A stream whose client stopped reading ends when TCP gives up
+    on it; what waits for it meanwhile is bounded by its mailbox (broker.QUEUE_SIZE)."""
+
+    async def _send_with_timeout(self, send: Send, message: Message) -> None:
+        if self.send_timeout is None:
+            await send(message)
+        else:
+            await super()._send_with_timeout(send, message)
+
+
 PING = ServerSentEvent(comment="ping").encode()  # a comment: keeps proxies from closing an idle stream
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what the EventSource parser takes for the end of a line
+_SEP = ServerSentEvent.DEFAULT_SEPARATOR
 
 
 def encode(*events: dict) -> bytes:
-    return b"".join(ServerSentEvent(**event).encode() for event in events)
+    """Events as sse-starlette's ServerSentEvent.encode() writes them (tests/notifications/
+    test_stream_encoding.py compares the two), in a fifth of its time: a broadcast encodes two
+    events for each of thousands of streams."""
+    return "".join([_event_text(**event) for event in events]).encode()
+
+
+def _event_text(*, data: str, event: str | None = None, id: str | None = None, retry: int | None = None) -> str:
+    text = f"id: {_LINE_BREAK.sub('', id)}{_SEP}" if id is not None else ""
+    if event is not None:
+        text += f"event: {_LINE_BREAK.sub('', event)}{_SEP}"
+    if "\r" in data:  # every line break, whichever its form, as one "\n" (the parser's reading)
+        data = data.replace("\r\n", "\n").replace("\r", "\n")
+    text += f"data: {data.replace(chr(10), _SEP + 'data: ')}{_SEP}"
+    if retry is not None:
+        text += f"retry: {retry:d}{_SEP}"
+    return text + _SEP
 
 
 def notification_event(view: NotificationView, html: str) -> dict:

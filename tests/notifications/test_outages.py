@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
@@ -115,14 +116,50 @@ async def test_a_notification_committed_after_a_later_one_still_reaches_the_tab(
     assert not broker.by_user  # unsubscribed
 
 
-async def test_an_idle_stream_pings_itself(monkeypatch):
+async def test_an_idle_stream_is_pinged_by_the_broker(monkeypatch):
     _idle_database(monkeypatch)
-    monkeypatch.setattr(stream_module, "PING_SECONDS", 0.05)
-    events = stream_module.events(Broker("postgresql://unused"), _agent(), None, str, str)
+    monkeypatch.setattr(broker_module, "KEEPALIVE_SECONDS", 0.05)
+    broker = Broker("postgresql://unused")
+    events = stream_module.events(broker, _agent(), None, str, str)
     await anext(events)
-    assert await asyncio.wait_for(anext(events), 2) == stream_module.PING
-    assert stream_module.PING.startswith(b":")  # a comment: no event reaches the page
-    await events.aclose()
+    keep_alive = asyncio.create_task(broker.keep_alive())
+    try:
+        assert await asyncio.wait_for(anext(events), 2) == stream_module.PING
+        assert stream_module.PING.startswith(b":")  # a comment: no event reaches the page
+    finally:
+        keep_alive.cancel()
+        await events.aclose()
+
+
+async def test_only_streams_quiet_for_a_whole_round_are_pinged():
+    broker = Broker("postgresql://unused")
+    quiet, busy = broker.subscribe(7, 1), broker.subscribe(8, 2)
+    every_slice = range(broker_module.KEEPALIVE_SLICES)
+    for slice_number in every_slice:  # the round that marks both
+        broker.ping_quiet(slice_number)
+    busy.offer(_view(5))
+    for slice_number in every_slice:
+        broker.ping_quiet(slice_number)
+    assert await _drain(quiet) == [Signal.PING]
+    assert [item.id for item in await _drain(busy)] == [5]  # it wrote a moment ago
+    for slice_number in every_slice:
+        broker.ping_quiet(slice_number)
+    assert await _drain(quiet) == await _drain(busy) == [Signal.PING]
+
+
+def test_the_keep_alive_spreads_streams_over_its_round():
+    broker = Broker("postgresql://unused")
+    subscriptions = [broker.subscribe(user, 1) for user in range(150)]
+    counts = Counter(s.keepalive_slice for s in subscriptions)
+    assert set(counts) == set(range(broker_module.KEEPALIVE_SLICES))
+    assert max(counts.values()) - min(counts.values()) <= 1
+
+
+async def _drain(subscription) -> list:
+    items = []
+    while not subscription.queue.empty():
+        items.append(await subscription.queue.get())
+    return items
 
 
 def parse(chunk: bytes) -> list[dict]:
