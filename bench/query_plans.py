@@ -69,6 +69,7 @@ def _install_recorder() -> None:
 
 async def _call_services(known: dict) -> None:
     from app.accounts.sessions import CurrentUser, current_user_for
+    from app.contracts import reseller_services
     from app.contracts import services as contracts
     from app.incidents import handling
     from app.incidents import services as incidents
@@ -110,6 +111,12 @@ async def _call_services(known: dict) -> None:
     await record("queue: search by company name", handling.queue(agent, query="Société 0001"))
     await record("queue: assigned to me", handling.queue(agent, assignee="mine"))
     await record("reseller incident: staff", handling.staff(agent.reseller_id))
+    await record("reseller contracts: page 1", reseller_services.list_contracts(agent.reseller_id))
+    await record("reseller contracts: page 10", reseller_services.list_contracts(agent.reseller_id, page=10))
+    await record("reseller contracts: search by serial",
+                 reseller_services.list_contracts(agent.reseller_id, query=known["serial"]))
+    await record("reseller clients: page 1", reseller_services.list_clients(agent.reseller_id))
+    await record("reseller client: incidents", reseller_services.client_incidents(agent.reseller_id, 1))
     await record("notifications: panel", notifications.recent(admin_id))
     await record("notifications: agent panel", notifications.recent(agent_id))
     await record("notifications: unread count", notifications.unread_count(agent_id))

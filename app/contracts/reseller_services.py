@@ -15,7 +15,7 @@ from app.db.tables import Article, Company, Contract, Incident, IncidentArticle
 from app.errors import NotFound
 from app.incidents.statuses import OPEN_STATUSES, OPEN_STATUSES_SQL, STATUS_LABELS
 from app.validation import like_pattern, search_text
-from app.pagination import Page, page_bounds
+from app.pagination import TOTAL, Count, Page, fetch_page, page_bounds
 
 KIND_LABELS = {"nas": "NAS", "disk": "Disque", "other": "Autre"}
 INCIDENT_STATUS_LABELS = {**STATUS_LABELS, "waiting_customer": "En attente du client"}
@@ -115,9 +115,10 @@ async def list_contracts(reseller_id: int, *, query: str = "", company_id: int |
         where += f" AND ({CONTRACT_SEARCH} OR co.name ILIKE {{}})"
         args += [*contract_search_args(query), like_pattern(query)]
     joins = "FROM contract c LEFT JOIN company co ON co.id = c.company"
-    total = (await Contract.raw(f"SELECT count(*) AS n {joins} WHERE {where}", *args))[0]["n"]
-    rows = await Contract.raw(
-        f"""SELECT c.id, c.number, c.product_reference, c.starts_on, c.ends_on, c.activated_at,
+    # A reseller may hold 100,000 contracts: counted up to a cap past the page ("plus de").
+    rows, total, lower_bound = await fetch_page(
+        Contract,
+        f"""SELECT {TOTAL}, c.id, c.number, c.product_reference, c.starts_on, c.ends_on, c.activated_at,
                    c.company AS company_id, coalesce(co.name, '') AS company_name,
                    coalesce(a.serial_number, '') AS nas_serial
             {joins}
@@ -126,8 +127,9 @@ async def list_contracts(reseller_id: int, *, query: str = "", company_id: int |
             ORDER BY c.created_at DESC, c.id DESC
             LIMIT {{}} OFFSET {{}}""",
         *args, limit, offset,
+        count=Count.up_to(f"{joins} WHERE {where}", *args, offset=offset), offset=offset,
     )
-    return Page([ContractRow(**row) for row in rows], number, total)
+    return Page([ContractRow(**row) for row in rows], number, total, total_is_lower_bound=lower_bound)
 
 
 async def reseller_contract(reseller_id: int, number: str, *, lock: bool = False) -> dict:
@@ -158,12 +160,11 @@ async def contract_articles(contract_id: int) -> list[ArticleView]:
     return [ArticleView(**row, cited=row["id"] in cited) for row in rows]
 
 
-_INCIDENT_ROWS = """
-    SELECT i.number, i.title, i.status, c.number AS contract_number, c.product_reference,
-           coalesce(a.serial_number, '') AS nas_serial, i.submitted_at, i.last_activity_at
-    FROM incident i JOIN contract c ON c.id = i.contract
-    LEFT JOIN article a ON a.contract = c.id AND a.kind = 'nas'
-"""
+_INCIDENT_COLUMNS = """i.number, i.title, i.status, c.number AS contract_number, c.product_reference,
+           coalesce(a.serial_number, '') AS nas_serial, i.submitted_at, i.last_activity_at"""
+_INCIDENT_FROM = """FROM incident i JOIN contract c ON c.id = i.contract
+    LEFT JOIN article a ON a.contract = c.id AND a.kind = 'nas'"""
+_INCIDENT_ROWS = f"SELECT {_INCIDENT_COLUMNS} {_INCIDENT_FROM}"
 
 
 async def contract_detail(reseller_id: int, number: str) -> ContractView:
@@ -271,12 +272,11 @@ async def client_incidents(reseller_id: int, company_id: int, *, page: int = 1) 
     """The company's incidents on the reseller's contracts, latest activity first (drafts excluded)."""
     number, limit, offset = page_bounds(page)
     where = "i.company = {} AND i.reseller = {} AND i.status <> 'draft'"
-    total = (await Incident.raw(
-        f"SELECT count(*) AS n FROM incident i WHERE {where}",
-        company_id, reseller_id,
-    ))[0]["n"]
-    rows = await Incident.raw(
-        _INCIDENT_ROWS + f" WHERE {where} ORDER BY i.last_activity_at DESC, i.id DESC LIMIT {{}} OFFSET {{}}",
+    rows, total, _ = await fetch_page(
+        Incident,
+        f"SELECT {TOTAL}, {_INCIDENT_COLUMNS} {_INCIDENT_FROM}"
+        f" WHERE {where} ORDER BY i.last_activity_at DESC, i.id DESC LIMIT {{}} OFFSET {{}}",
         company_id, reseller_id, limit, offset,
+        count=Count(f"SELECT count(*) FROM incident i WHERE {where}", (company_id, reseller_id)), offset=offset,
     )
     return Page([IncidentRow(**row) for row in rows], number, total)

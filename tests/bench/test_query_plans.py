@@ -28,7 +28,9 @@ EXPECTED = {
     "Mes incidents: page 1", "Mes incidents: status=new", "Mes incidents: status=closed, page 5",
     "incident page", "incident messages", "incident history", "queue: status=open", "queue: all",
     "queue: search by serial", "queue: search by company name", "queue: assigned to me",
-    "reseller incident: staff", "notifications: panel", "notifications: agent panel",
+    "reseller incident: staff", "reseller contracts: page 1", "reseller contracts: page 10",
+    "reseller contracts: search by serial", "reseller clients: page 1", "reseller client: incidents",
+    "notifications: panel", "notifications: agent panel",
     "notifications: unread count", "notifications: latest id", "notifications: replay after",
 }
 

@@ -150,6 +150,21 @@ async def test_list_is_paginated_by_25(client):
     assert "1–25 sur 30" in text_of(first) and 'rel="next"' in first and 'rel="prev"' in second
 
 
+
+async def test_a_long_list_is_counted_up_to_a_cap_and_still_pages_on(client):
+    """A reseller may hold 100,000 contracts: the list counts at most 1,000 past the page."""
+    reseller_id = await _reseller()
+    await Contract.raw(
+        """INSERT INTO contract (number, product_reference, reseller, starts_on, ends_on)
+           SELECT 'L' || n, 'TS-131K', {}, DATE '2025-01-01', DATE '2028-01-01' FROM generate_series(1, 1100) AS n""",
+        reseller_id,
+    )
+    await sign_in(client, "admin_r1")
+    first = text_of((await client.get("/reseller/contracts")).text)
+    assert "1–25 sur plus de 1 000" in first and "Page 1 /" not in first and "Suivant" in first
+    last = text_of((await client.get("/reseller/contracts", params={"page": 44})).text)
+    assert "1 076–1 100 sur 1 100" in last and "Page 44 / 44" in last and "Suivant" not in last
+
 # --- the contract page ---------------------------------------------------------------------------
 
 
