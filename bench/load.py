@@ -342,35 +342,64 @@ def check_page(url: str, page: Page, cookie: str) -> None:
 
 # -- the run --------------------------------------------------------------------------------------------
 
+ROUNDS = 3  # slices of each page's duration, each right after a slice of the ceiling
+
+
+def _combine(slices: list[Result]) -> Result:
+    """One result from the slices of a page: requests/s over their whole time, the median of
+    their p50s, the mean of their p99s (each slice holds thousands of requests), the worst max."""
+    first = slices[0]
+    seconds = sum(r.duration_s for r in slices)
+    requests = sum(r.requests for r in slices)
+    return Result(first.page, first.path, first.client, round(seconds, 2), requests,
+                  round(requests / seconds, 1) if seconds else 0.0,
+                  sorted(r.p50_ms for r in slices)[len(slices) // 2],
+                  round(sum(r.p99_ms for r in slices) / len(slices), 1), max(r.max_ms for r in slices),
+                  sum(r.errors for r in slices), sum(r.unexpected_status for r in slices),
+                  round(sum(r.server_cpu_s for r in slices), 1), round(sum(r.client_cpu_s for r in slices), 1),
+                  first.response_bytes, max(r.load_average for r in slices))
+
+
 def run(known: dict, *, duration: float, connections: int = CONNECTIONS, client: str = "auto",
-        warmup: float = 2.0, only: list[str] | None = None, log=print) -> dict:
-    """Ceiling first, then every product page, then the ceiling again; returns the results."""
+        warmup: float = 2.0, only: list[str] | None = None, rounds: int = ROUNDS, log=print) -> dict:
+    """Every product page against the ceiling, paired in time.
+
+    This machine's capacity drifts by a third within minutes (other machines share its host), so
+    a ceiling measured once before and once after the product made ratios that moved from run
+    to run by as much. Both servers run side by side (only one is under load at a time), and each
+    page's duration is cut into `rounds` slices, each right after a slice of the ceiling of the
+    same length: the page's ratio is to the ceiling of its own slices. The ceiling's two pages are
+    also measured whole at the start and at the end, as before.
+    """
     client = choose_client(client)
     database_url = known["database_url"]
     results: dict = {"client": client, "connections": connections, "duration_s": duration, "workers": WORKERS,
-                     "ceiling": [], "product": []}
+                     "rounds": rounds, "ceiling": [], "product": []}
     ceiling_pages = [Page("Ceiling: 20-row table, 1 query", "/", server="ceiling"),
                      Page("Ceiling: same table, no query", "/noquery", server="ceiling")]
+    with_query = ceiling_pages[0]
+    slice_seconds = max(1.0, duration / rounds)
 
-    def ceiling_round(label: str) -> None:
-        with servers.running("bench.ceiling:create_app", database_url, workers=WORKERS, name="ceiling") as server:
+    def report(result: Result, extra: str = "") -> None:
+        log(f"  {result.page:<40} {result.rps:>8.1f} req/s  p50 {result.p50_ms:>7.1f} ms  "
+            f"p99 {result.p99_ms:>7.1f} ms  errors {result.errors + result.unexpected_status}  "
+            f"load {result.load_average}{extra}")
+
+    log(f"load: {client}, {connections} connections, {duration:g} s per page in {rounds} slices paired with "
+        f"the ceiling's, {WORKERS} uvicorn workers")
+    tokens = {key: asyncio.run(open_sessions(database_url, [known[key]["id"]]))[0] for key in ("admin", "agent")}
+    with servers.running("bench.ceiling:create_app", database_url, workers=WORKERS, name="ceiling") as ceiling, \
+            servers.running("app:create_app", database_url, workers=WORKERS, name="product") as product:
+
+        def ceiling_round(label: str) -> None:
             for page in ceiling_pages:
-                check_page(server.url, page, "")
-                result = measure(client, server.url, page, "", duration, connections, server, warmup)
+                check_page(ceiling.url, page, "")
+                result = measure(client, ceiling.url, page, "", duration, connections, ceiling, warmup)
                 results["ceiling"].append({**asdict(result), "round": label})
-                log(f"  {result.page:<40} {result.rps:>8.1f} req/s  p50 {result.p50_ms:>7.1f} ms  "
-                    f"p99 {result.p99_ms:>7.1f} ms  errors {result.errors + result.unexpected_status}  "
-                    f"load {result.load_average}")
+                report(result)
 
-    log(f"load: {client}, {connections} connections, {duration:g} s per page, {WORKERS} uvicorn workers")
-    ceiling_round("before")
-    tokens = {}
-    import asyncio as _asyncio
-
-    for key in ("admin", "agent"):
-        tokens[key] = _asyncio.run(open_sessions(database_url, [known[key]["id"]]))[0]
-    with servers.running("app:create_app", database_url, workers=WORKERS, name="product") as server:
-        csrf = csrf_cookie(server.url)
+        ceiling_round("before")
+        csrf = csrf_cookie(product.url)
         for page in pages(known):
             if only and not any(word.lower() in page.name.lower() for word in only):
                 continue
@@ -379,20 +408,25 @@ def run(known: dict, *, duration: float, connections: int = CONNECTIONS, client:
                 cookie = f"csrftoken={csrf}"
             else:
                 cookie = f"session={tokens[page.user]}; csrftoken={csrf}"
-            check_page(server.url, page, cookie)
-            result = measure(client, server.url, page, cookie, duration, connections, server, warmup)
-            results["product"].append({**asdict(result), "customer": page.customer})
-            log(f"  {result.page:<40} {result.rps:>8.1f} req/s  p50 {result.p50_ms:>7.1f} ms  "
-                f"p99 {result.p99_ms:>7.1f} ms  errors {result.errors + result.unexpected_status}  "
-                    f"load {result.load_average}")
-    ceiling_round("after")
-    with_query = [r for r in results["ceiling"] if r["path"] == "/"]
-    ceiling_rps = sum(r["rps"] for r in with_query) / len(with_query)
-    ceiling_p99 = sum(r["p99_ms"] for r in with_query) / len(with_query)
-    results["ceiling_rps"], results["ceiling_p99_ms"] = round(ceiling_rps, 1), round(ceiling_p99, 1)
-    for row in results["product"]:
-        row["rps_ratio"] = round(row["rps"] / ceiling_rps, 3)
-        row["p99_ratio"] = round(row["p99_ms"] / ceiling_p99, 2) if ceiling_p99 else None
+            check_page(product.url, page, cookie)
+            paired: list[Result] = []
+            slices: list[Result] = []
+            for number in range(rounds):
+                first = warmup if number == 0 else 0
+                paired.append(measure(client, ceiling.url, with_query, "", slice_seconds, connections, ceiling, first))
+                slices.append(measure(client, product.url, page, cookie, slice_seconds, connections, product, first))
+            result, ceiling_now = _combine(slices), _combine(paired)
+            row = {**asdict(result), "customer": page.customer, "ceiling_rps": ceiling_now.rps,
+                   "ceiling_p99_ms": ceiling_now.p99_ms,
+                   "rps_ratio": round(result.rps / ceiling_now.rps, 3) if ceiling_now.rps else 0.0,
+                   "p99_ratio": round(result.p99_ms / ceiling_now.p99_ms, 2) if ceiling_now.p99_ms else None}
+            results["product"].append(row)
+            report(result, f"  (ceiling beside it {ceiling_now.rps:.0f} req/s, p99 {ceiling_now.p99_ms:.1f} ms: "
+                           f"{row['rps_ratio']:.0%}, p99 {row['p99_ratio']} x)")
+        ceiling_round("after")
+    whole = [r for r in results["ceiling"] if r["path"] == "/"]
+    results["ceiling_rps"] = round(sum(r["rps"] for r in whole) / len(whole), 1)
+    results["ceiling_p99_ms"] = round(sum(r["p99_ms"] for r in whole) / len(whole), 1)
     return results
 
 
