@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from app.contracts.serials import normalise_serial
 from app.contracts.services import CONTRACT_SEARCH, Protection, contract_search_args, protection_on
 from app.db.tables import Article, Company, Contract, Incident, IncidentArticle
 from app.errors import NotFound
@@ -111,7 +112,12 @@ async def list_contracts(reseller_id: int, *, query: str = "", company_id: int |
     if company_id is not None:
         where += " AND c.company = {}"
         args.append(company_id)
-    if query:
+    if query and (exact := await _exact_contracts(reseller_id, query)):
+        # A whole contract number or serial: those contracts, by index probes. A substring
+        # search reads every contract of the reseller (320 ms for one of 100,000).
+        where += " AND c.id = ANY({})"
+        args.append(exact)
+    elif query:
         where += f" AND ({CONTRACT_SEARCH} OR co.name ILIKE {{}})"
         args += [*contract_search_args(query), like_pattern(query)]
     joins = "FROM contract c LEFT JOIN company co ON co.id = c.company"
@@ -130,6 +136,18 @@ async def list_contracts(reseller_id: int, *, query: str = "", company_id: int |
         count=Count.up_to(f"{joins} WHERE {where}", *args, offset=offset), offset=offset,
     )
     return Page([ContractRow(**row) for row in rows], number, total, total_is_lower_bound=lower_bound)
+
+
+async def _exact_contracts(reseller_id: int, query: str) -> list[int]:
+    """The reseller's contracts numbered `query` or holding an article whose serial is `query`."""
+    rows = await Contract.raw(
+        """SELECT id FROM contract WHERE number = {} AND reseller = {}
+           UNION
+           SELECT c.id FROM article a JOIN contract c ON c.id = a.contract
+           WHERE a.serial_number = {} AND c.reseller = {}""",
+        query, reseller_id, normalise_serial(query), reseller_id,
+    )
+    return [row["id"] for row in rows]
 
 
 async def reseller_contract(reseller_id: int, number: str, *, lock: bool = False) -> dict:

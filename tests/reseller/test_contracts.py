@@ -127,6 +127,24 @@ async def test_search_by_number_serial_and_company(client):
     assert "Aucun contrat ne correspond à « zzz% »" in empty
 
 
+async def test_a_whole_serial_or_number_finds_that_contract_within_the_resellers_own(client):
+    """An exact number or serial is answered by index probes (a reseller may hold 100,000
+    contracts), and only among the reseller's contracts; a fragment still searches them all."""
+    reseller_id = await _reseller()
+    await make_contract(reseller_id, "2001", "ABC1")
+    await make_contract(reseller_id, "2002", "ABC10")
+    other = await make_reseller("R2")
+    await make_contract(other, "3001", "XYZ9")
+    await sign_in(client, "admin_r1")
+    exact = text_of((await client.get("/reseller/contracts", params={"q": "abc 1"})).text)
+    assert "2001" in exact and "2002" not in exact
+    fragment = text_of((await client.get("/reseller/contracts", params={"q": "abc"})).text)
+    assert "2001" in fragment and "2002" in fragment
+    for query in ("xyz9", "3001"):
+        page = (await client.get("/reseller/contracts", params={"q": query})).text
+        assert "/reseller/contracts/3001" not in page and "Aucun contrat ne correspond" in text_of(page), query
+
+
 async def test_search_as_you_type_answers_only_the_results_block(client):
     reseller_id = await _reseller()
     await make_contract(reseller_id, "1001", "NAS0001")
