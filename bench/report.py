@@ -146,6 +146,9 @@ def render(result: dict) -> list[str]:
              "(the machine is shared: the load average column shows what else ran).", "",
              "Command: `" + " ".join(["python -m bench.run", *result["commands"][1:]]) + "` "
              f"({result['seconds']} s in all).", "",
+             *[f"Then, at {run['started']}, `" + " ".join(["python -m bench.run", *run["commands"][1:]])
+               + f"` redid {', '.join(run['steps']) or 'no step'} ({run.get('seconds', '?')} s); the rest is the "
+               "run above's.\n" for run in result.get("merged_runs", [])],
              "### Data", "",
              "| table | rows |", "|---|---:|"]
     for table, count in gen["rows"].items():

@@ -72,12 +72,20 @@ def main() -> None:
     print(f"bench: scale {args.scale}, {duration:g} s per page, machine {results['machine']}", flush=True)
     RESULTS_DIR.mkdir(exist_ok=True)
     out = RESULTS_DIR / f"scale-{args.scale:g}.json"
-    if args.merge and out.exists():  # keep the steps not run this time
+    merged_run = None
+    if args.merge and out.exists():  # keep the steps not run this time, and say which were redone
         previous = json.loads(out.read_text())
-        results = {**previous, **{k: v for k, v in results.items() if k != "commands"}}
+        steps = [step for step in ("plans", "load", "sse", "upload", "profiles") if step not in args.skip]
+        merged_run = {"commands": sys.argv, "started": results["started"], "steps": steps}
+        results = {**previous, "machine": results["machine"],
+                   "merged_runs": [*previous.get("merged_runs", []), merged_run]}
 
     def save() -> None:
-        results["seconds"] = round(time.perf_counter() - started, 1)
+        seconds = round(time.perf_counter() - started, 1)
+        if merged_run is None:
+            results["seconds"] = seconds
+        else:
+            merged_run["seconds"] = seconds
         out.write_text(json.dumps(results, indent=2, default=str))
 
     database.server_url()
@@ -113,7 +121,7 @@ def main() -> None:
             seconds=min(10, max(5, duration)), client=args.client, log=lambda m: print(m, flush=True))
     save()
     report.write()
-    print(f"results: {out}; report: docs/PERFORMANCE.md ({results['seconds']} s)", flush=True)
+    print(f"results: {out}; report: docs/PERFORMANCE.md ({round(time.perf_counter() - started, 1)} s)", flush=True)
     database.stop_embedded()
 
 
