@@ -8,18 +8,22 @@ from zoneinfo import ZoneInfo
 PARIS = ZoneInfo("Europe/Paris")
 
 
+# Formatted by hand rather than with strftime: these run for every date of every list row (a
+# tenth of the rendering of Mes contrats), and strftime goes through the C library's locale.
+
 def date_fr(value: date | datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.astimezone(PARIS).date()
-    return value.strftime("%d/%m/%Y")
+        value = value.astimezone(PARIS)
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d}"
 
 
 def datetime_fr(value: datetime | None) -> str:
     if value is None:
         return ""
-    return value.astimezone(PARIS).strftime("%d/%m/%Y %H:%M")
+    value = value.astimezone(PARIS)
+    return f"{value.day:02d}/{value.month:02d}/{value.year:04d} {value.hour:02d}:{value.minute:02d}"
 
 
 def today_paris() -> date:
