@@ -11,7 +11,8 @@ a p50 of 55 ms (bench/, docs/PERFORMANCE.md).
 `FairPool` puts an `asyncio.Semaphore` of the pool's size in front of it: a semaphore with
 waiters refuses newcomers (Python 3.11.1 onwards), so connections go out in the order they were
 asked for, and the asyncpg queue itself never has a waiter to be overtaken. It offers what Piccolo
-uses of a pool: `acquire()` awaited or as a context manager, `release()`, `close()`.
+uses of a pool: `acquire()` awaited or as a context manager, `release()`, `close()`. An
+acquisition's `timeout` bounds asyncpg's part of it, not the wait for a turn (no caller sets one).
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ from asyncpg.pool import Pool
 
 
 class FairPool:
-    __slots__ = ("_pool", "_turns")
+    __slots__ = ("_pool", "_turns", "_handed_out")
 
     def __init__(self, pool: Pool, size: int) -> None:
         self._pool = pool
         self._turns = asyncio.Semaphore(size)
+        self._handed_out: set[asyncpg.Connection] = set()  # a turn is given back once per connection
 
     def acquire(self, *, timeout: float | None = None) -> _Acquisition:
         return _Acquisition(self, timeout)
@@ -36,16 +38,20 @@ class FairPool:
     async def _take(self, timeout: float | None) -> asyncpg.Connection:
         await self._turns.acquire()
         try:
-            return await self._pool.acquire(timeout=timeout)
+            connection = await self._pool.acquire(timeout=timeout)
         except BaseException:
             self._turns.release()
             raise
+        self._handed_out.add(connection)
+        return connection
 
     async def release(self, connection: asyncpg.Connection, *, timeout: float | None = None) -> None:
         try:
             await self._pool.release(connection, timeout=timeout)
         finally:
-            self._turns.release()
+            if connection in self._handed_out:  # asyncpg ignores a second release; so do the turns
+                self._handed_out.discard(connection)
+                self._turns.release()
 
     async def close(self) -> None:
         await self._pool.close()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import socket
 from pathlib import Path
 
 import asyncpg
@@ -83,7 +84,7 @@ async def test_a_connection_given_back_goes_to_the_longest_waiter(pool_of_one):
 
 async def test_a_wait_given_up_leaves_no_turn_taken(pool_of_one):
     """A waiter cancelled (a client gone) or timed out does not keep a turn: the pool still hands
-    out its connection afterwards, and a failed acquisition gives its turn back."""
+    out its connection afterwards."""
     holder = await pool_of_one.acquire()
     waiting = asyncio.create_task(pool_of_one._take(None))
     await asyncio.sleep(0.01)
@@ -98,6 +99,41 @@ async def test_a_wait_given_up_leaves_no_turn_taken(pool_of_one):
         async with pool_of_one.acquire() as connection:
             assert await connection.fetchval("SELECT 2") == 2
     assert pool_of_one.get_idle_size() == 1
+
+
+async def test_a_failed_connection_gives_its_turn_back(app):
+    """PostgreSQL unreachable: each acquisition fails at once, none waits for a turn that a
+    failed one kept."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    raw = await asyncpg.create_pool(f"postgresql://nobody@127.0.0.1:{port}/none", min_size=0, max_size=1)
+    fair = FairPool(raw, 1)
+    try:
+        for _ in range(3):
+            with pytest.raises(ConnectionRefusedError):  # not TimeoutError: nothing waits for a turn
+                async with asyncio.timeout(2):
+                    await fair.acquire()
+    finally:
+        await fair.close()
+
+
+async def test_a_connection_released_twice_gives_back_one_turn(app):
+    """asyncpg ignores a second release; the gate must too, or it lets more requests through
+    than it has turns."""
+    raw = await asyncpg.create_pool(os.environ["DATABASE_URL"], min_size=2, max_size=2, reset=_release_as_is)
+    fair = FairPool(raw, 1)  # one turn, two connections behind it: an extra turn would show
+    try:
+        connection = await fair.acquire()
+        await fair.release(connection)
+        await fair.release(connection)
+        held = await fair.acquire()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.2):
+                await fair.acquire()
+        await fair.release(held)
+    finally:
+        raw.terminate()  # not close(): it would wait for a connection a failed assertion left out
 
 
 async def test_the_app_pool_is_the_fair_one(app):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 from datetime import datetime, timezone
 
 import pytest
@@ -119,6 +118,7 @@ async def test_a_notification_committed_after_a_later_one_still_reaches_the_tab(
 async def test_an_idle_stream_is_pinged_by_the_broker(monkeypatch):
     _idle_database(monkeypatch)
     monkeypatch.setattr(broker_module, "KEEPALIVE_SECONDS", 0.05)
+    monkeypatch.setattr(broker_module, "KEEPALIVE_CHECK_SECONDS", 0.01)
     broker = Broker("postgresql://unused")
     events = stream_module.events(broker, _agent(), None, str, str)
     await anext(events)
@@ -131,28 +131,28 @@ async def test_an_idle_stream_is_pinged_by_the_broker(monkeypatch):
         await events.aclose()
 
 
-async def test_only_streams_quiet_for_a_whole_round_are_pinged():
+async def test_a_stream_is_pinged_once_it_was_given_nothing_for_the_whole_interval():
     broker = Broker("postgresql://unused")
     quiet, busy = broker.subscribe(7, 1), broker.subscribe(8, 2)
-    every_slice = range(broker_module.KEEPALIVE_SLICES)
-    for slice_number in every_slice:  # the round that marks both
-        broker.ping_quiet(slice_number)
+    start = quiet.last_offer
     busy.offer(_view(5))
-    for slice_number in every_slice:
-        broker.ping_quiet(slice_number)
+    broker.ping_quiet(start + broker_module.KEEPALIVE_SECONDS - 0.5)
+    assert await _drain(quiet) == []  # not yet
+    broker.ping_quiet(start + broker_module.KEEPALIVE_SECONDS)
     assert await _drain(quiet) == [Signal.PING]
-    assert [item.id for item in await _drain(busy)] == [5]  # it wrote a moment ago
-    for slice_number in every_slice:
-        broker.ping_quiet(slice_number)
-    assert await _drain(quiet) == await _drain(busy) == [Signal.PING]
+    assert [item.id for item in await _drain(busy)] == [5]  # it was given something a moment ago
+    pinged_at = quiet.last_offer  # a ping counts as a write: the next one comes an interval later
+    broker.ping_quiet(pinged_at + broker_module.KEEPALIVE_SECONDS - 0.5)
+    assert await _drain(quiet) == []
+    broker.ping_quiet(pinged_at + broker_module.KEEPALIVE_SECONDS)
+    assert await _drain(quiet) == [Signal.PING]
 
 
-def test_the_keep_alive_spreads_streams_over_its_round():
+async def test_stopping_the_broker_stops_its_keep_alive(monkeypatch):
     broker = Broker("postgresql://unused")
-    subscriptions = [broker.subscribe(user, 1) for user in range(150)]
-    counts = Counter(s.keepalive_slice for s in subscriptions)
-    assert set(counts) == set(range(broker_module.KEEPALIVE_SLICES))
-    assert max(counts.values()) - min(counts.values()) <= 1
+    broker._keepalive_task = keep_alive = asyncio.create_task(broker.keep_alive())
+    await broker.stop()
+    assert keep_alive.cancelled()
 
 
 async def _drain(subscription) -> list:
