@@ -112,7 +112,7 @@ async def list_contracts(reseller_id: int, *, query: str = "", company_id: int |
     if company_id is not None:
         where += " AND c.company = {}"
         args.append(company_id)
-    if query and (exact := await _exact_contracts(reseller_id, query)):
+    if query and (exact := await _exact_contracts(reseller_id, query, company_id)):
         # A whole contract number or serial: those contracts, by index probes. A substring
         # search reads every contract of the reseller (320 ms for one of 100,000).
         where += " AND c.id = ANY({})"
@@ -138,14 +138,17 @@ async def list_contracts(reseller_id: int, *, query: str = "", company_id: int |
     return Page([ContractRow(**row) for row in rows], number, total, total_is_lower_bound=lower_bound)
 
 
-async def _exact_contracts(reseller_id: int, query: str) -> list[int]:
-    """The reseller's contracts numbered `query` or holding an article whose serial is `query`."""
+async def _exact_contracts(reseller_id: int, query: str, company_id: int | None) -> list[int]:
+    """The reseller's contracts (of `company_id` if given) numbered `query`, as typed or in
+    capitals, or holding an article whose serial is `query`."""
+    company = "" if company_id is None else " AND c.company = {}"
+    company_args = () if company_id is None else (company_id,)
     rows = await Contract.raw(
-        """SELECT id FROM contract WHERE number = {} AND reseller = {}
-           UNION
-           SELECT c.id FROM article a JOIN contract c ON c.id = a.contract
-           WHERE a.serial_number = {} AND c.reseller = {}""",
-        query, reseller_id, normalise_serial(query), reseller_id,
+        f"""SELECT c.id FROM contract c WHERE c.number IN ({{}}, {{}}) AND c.reseller = {{}}{company}
+            UNION
+            SELECT c.id FROM article a JOIN contract c ON c.id = a.contract
+            WHERE a.serial_number = {{}} AND c.reseller = {{}}{company}""",
+        query, query.upper(), reseller_id, *company_args, normalise_serial(query), reseller_id, *company_args,
     )
     return [row["id"] for row in rows]
 

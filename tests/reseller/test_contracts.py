@@ -133,6 +133,7 @@ async def test_a_whole_serial_or_number_finds_that_contract_within_the_resellers
     reseller_id = await _reseller()
     await make_contract(reseller_id, "2001", "ABC1")
     await make_contract(reseller_id, "2002", "ABC10")
+    await make_contract(reseller_id, "L-2003", "XYZ90")
     other = await make_reseller("R2")
     await make_contract(other, "3001", "XYZ9")
     await sign_in(client, "admin_r1")
@@ -140,9 +141,12 @@ async def test_a_whole_serial_or_number_finds_that_contract_within_the_resellers
     assert "2001" in exact and "2002" not in exact
     fragment = text_of((await client.get("/reseller/contracts", params={"q": "abc"})).text)
     assert "2001" in fragment and "2002" in fragment
-    for query in ("xyz9", "3001"):
-        page = (await client.get("/reseller/contracts", params={"q": query})).text
-        assert "/reseller/contracts/3001" not in page and "Aucun contrat ne correspond" in text_of(page), query
+    assert "L-2003" in text_of((await client.get("/reseller/contracts", params={"q": "l-2003"})).text)
+    # R2's exact match is not R1's: R1's fragment search goes on and finds XYZ90
+    page = (await client.get("/reseller/contracts", params={"q": "xyz9"})).text
+    assert "/reseller/contracts/3001" not in page and "/reseller/contracts/L-2003" in page
+    page = (await client.get("/reseller/contracts", params={"q": "3001"})).text
+    assert "/reseller/contracts/3001" not in page and "Aucun contrat ne correspond" in text_of(page)
 
 
 async def test_search_as_you_type_answers_only_the_results_block(client):
