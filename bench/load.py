@@ -347,14 +347,17 @@ ROUNDS = 3  # slices of each page's duration, each right after a slice of the ce
 
 def _combine(slices: list[Result]) -> Result:
     """One result from the slices of a page: requests/s over their whole time, the median of
-    their p50s, the mean of their p99s (each slice holds thousands of requests), the worst max."""
+    their p50s, the mean of their p99s (each slice holds thousands of requests; a slice where
+    nothing completed has none), the worst max."""
     first = slices[0]
+    answered = [r for r in slices if r.requests]  # a slice where nothing completed has no p99
     seconds = sum(r.duration_s for r in slices)
     requests = sum(r.requests for r in slices)
     return Result(first.page, first.path, first.client, round(seconds, 2), requests,
                   round(requests / seconds, 1) if seconds else 0.0,
                   sorted(r.p50_ms for r in slices)[len(slices) // 2],
-                  round(sum(r.p99_ms for r in slices) / len(slices), 1), max(r.max_ms for r in slices),
+                  round(sum(r.p99_ms for r in answered) / len(answered), 1) if answered else 0.0,
+                  max(r.max_ms for r in slices),
                   sum(r.errors for r in slices), sum(r.unexpected_status for r in slices),
                   round(sum(r.server_cpu_s for r in slices), 1), round(sum(r.client_cpu_s for r in slices), 1),
                   first.response_bytes, max(r.load_average for r in slices))

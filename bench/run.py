@@ -75,10 +75,12 @@ def main() -> None:
     merged_run = None
     if args.merge and out.exists():  # keep the steps not run this time, and say which were redone
         previous = json.loads(out.read_text())
-        steps = [step for step in ("plans", "load", "sse", "upload", "profiles") if step not in args.skip]
+        steps = [step for step in ("plans", "load", "sse", "upload", "profiles")
+                 if step not in args.skip and (step != "sse" or args.streams)]
         merged_run = {"commands": sys.argv, "started": results["started"], "steps": steps}
-        results = {**previous, "machine": results["machine"],
-                   "merged_runs": [*previous.get("merged_runs", []), merged_run]}
+        earlier = [{**run, "steps": [step for step in run["steps"] if step not in steps]}
+                   for run in previous.get("merged_runs", [])]  # what this run redoes is no longer theirs
+        results = {**previous, "merged_runs": [*(run for run in earlier if run["steps"]), merged_run]}
 
     def save() -> None:
         seconds = round(time.perf_counter() - started, 1)
