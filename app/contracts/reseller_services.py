@@ -250,25 +250,31 @@ async def list_clients(reseller_id: int, *, query: str = "", page: int = 1) -> P
     reseller's contracts and of open incidents on them; `query` matches name, city or e-mail."""
     query = search_text(query)
     number, limit, offset = page_bounds(page)
-    where = "c.reseller = {}"
-    args: list[object] = [reseller_id]
+    # Companies read by name, each kept if it holds one of the reseller's contracts: a page reads
+    # a few dozen companies rather than grouping all the reseller's contracts (370 ms for one of
+    # 100,000); for a reseller with few clients the planner starts from its contracts instead.
+    # The reseller's id is written into the statement (an int, never text from the request): as a
+    # parameter, PostgreSQL turns to one generic plan after five executions, the plan for a
+    # reseller of 150 contracts, which takes 140-200 ms for the one of 100,000.
+    reseller = int(reseller_id)
+    from_where = f"FROM company co WHERE EXISTS (SELECT 1 FROM contract c WHERE c.reseller = {reseller} AND c.company = co.id)"
+    args: list[object] = []
     if query:
-        where += " AND (co.name ILIKE {} OR co.city ILIKE {} OR co.email ILIKE {})"
+        from_where += " AND (co.name ILIKE {} OR co.city ILIKE {} OR co.email ILIKE {})"
         args += [like_pattern(query)] * 3
-    joins = "FROM company co JOIN contract c ON c.company = co.id"
-    total = (await Company.raw(f"SELECT count(DISTINCT co.id) AS n {joins} WHERE {where}", *args))[0]["n"]
-    rows = await Company.raw(
-        f"""SELECT co.id, co.name, co.postal_code, co.city, co.email, co.phone, count(*) AS contracts,
+    rows, total, lower_bound = await fetch_page(
+        Company,
+        f"""SELECT {TOTAL}, co.id, co.name, co.postal_code, co.city, co.email, co.phone,
+                   (SELECT count(*) FROM contract c WHERE c.company = co.id AND c.reseller = {reseller}) AS contracts,
                    (SELECT count(*) FROM incident i
-                    WHERE i.company = co.id AND i.reseller = {{}} AND i.status IN {OPEN_STATUSES_SQL}) AS open_incidents
-            {joins}
-            WHERE {where}
-            GROUP BY co.id
+                    WHERE i.company = co.id AND i.reseller = {reseller} AND i.status IN {OPEN_STATUSES_SQL}) AS open_incidents
+            {from_where}
             ORDER BY lower(co.name), co.id
             LIMIT {{}} OFFSET {{}}""",
-        reseller_id, *args, limit, offset,
+        *args, limit, offset,
+        count=Count.up_to(from_where, *args, offset=offset), offset=offset,
     )
-    return Page([ClientRow(**row) for row in rows], number, total)
+    return Page([ClientRow(**row) for row in rows], number, total, total_is_lower_bound=lower_bound)
 
 
 async def client_detail(reseller_id: int, company_id: int) -> ClientView:

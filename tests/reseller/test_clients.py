@@ -159,3 +159,23 @@ async def test_clients_are_searchable_and_paginated_by_25(client):
     assert "Entreprise 05" in text_of(found.text) and "Entreprise 06" not in text_of(found.text)
     empty = text_of((await client.get("/reseller/clients", params={"q": "zzz"})).text)
     assert "Aucun client ne correspond à « zzz »" in empty
+
+
+async def test_a_reseller_with_many_clients_sees_them_counted_up_to_a_cap(client):
+    """A reseller may serve 40,000 companies: the list counts at most 1,000 past the page."""
+    reseller_id = await make_reseller("R1", agent="agent_r1")
+    await Company.raw(
+        """WITH companies AS (
+               INSERT INTO company (name, street, city, postal_code, country, email, phone)
+               SELECT 'Société ' || lpad(n::text, 4, '0'), '1 rue', 'Lyon', '69001', 'France',
+                      'c' || n || '@example.com', '0123456789'
+               FROM generate_series(1, 1030) AS n RETURNING id)
+           INSERT INTO contract (number, product_reference, reseller, company, starts_on, ends_on)
+           SELECT 'K' || id, 'TS-131K', {}, id, DATE '2025-01-01', DATE '2028-01-01' FROM companies""",
+        reseller_id,
+    )
+    await sign_in(client, "agent_r1")
+    first = text_of((await client.get("/reseller/clients")).text)
+    assert "1–25 sur plus de 1 000" in first and "Société 0001" in first and "Suivant" in first
+    last = text_of((await client.get("/reseller/clients", params={"page": 42})).text)
+    assert "1 026–1 030 sur 1 030" in last and "Société 1030" in last and "Suivant" not in last
