@@ -71,15 +71,16 @@ class NotificationView:
         return self.read_at is None
 
 
-_VIEW_SQL = """
-SELECT n.id, n.kind, n.title, n.body, n.created_at, n.read_at, n.quote_request AS quote_request_id,
-       i.number AS incident_number, coalesce(c.number, qc.number) AS contract_number
+_VIEW_COLUMNS = """n.id, n.kind, n.title, n.body, n.created_at, n.read_at, n.quote_request AS quote_request_id,
+       i.number AS incident_number, coalesce(c.number, qc.number) AS contract_number"""
+_VIEW_FROM = """
 FROM notification n
 LEFT JOIN incident i ON i.id = n.incident
 LEFT JOIN contract c ON c.id = i.contract
 LEFT JOIN quote_request q ON q.id = n.quote_request
 LEFT JOIN contract qc ON qc.id = q.contract
 """
+_VIEW_SQL = f"SELECT {_VIEW_COLUMNS} {_VIEW_FROM}"
 
 
 async def recent(user_id: int, *, page: int = 1, per_page: int = 20) -> Page[NotificationView]:
@@ -87,7 +88,7 @@ async def recent(user_id: int, *, page: int = 1, per_page: int = 20) -> Page[Not
     number, limit, offset = page_bounds(page, per_page)
     rows, total, lower_bound = await fetch_page(
         Notification,
-        _VIEW_SQL.replace("SELECT ", f"SELECT {TOTAL}, ", 1) + "WHERE n.recipient = {} ORDER BY n.id DESC LIMIT {} OFFSET {}",
+        f"SELECT {TOTAL}, {_VIEW_COLUMNS} {_VIEW_FROM}" + "WHERE n.recipient = {} ORDER BY n.id DESC LIMIT {} OFFSET {}",
         user_id, limit, offset,
         count=Count.up_to("FROM notification WHERE recipient = {}", user_id, offset=offset), offset=offset,
     )
@@ -103,8 +104,7 @@ async def after(user_id: int, last_id: int, *, limit: int = 200) -> list[Notific
 
 async def by_ids(ids: list[int]) -> dict[int, tuple[int, NotificationView]]:
     """Rows for the broker: id → (recipient, view), in one query for a whole NOTIFY payload."""
-    rows = await Notification.raw(_VIEW_SQL.replace("SELECT n.id,", "SELECT n.recipient, n.id,") +
-                                  "WHERE n.id = ANY({})", ids)
+    rows = await Notification.raw(f"SELECT n.recipient, {_VIEW_COLUMNS} {_VIEW_FROM}" + "WHERE n.id = ANY({})", ids)
     return {row["id"]: (row.pop("recipient"), NotificationView(**row)) for row in map(dict, rows)}
 
 
