@@ -55,11 +55,9 @@ async def _release_as_is(connection: object) -> None:
 async def _database(app: Litestar) -> AsyncIterator[None]:
     """The connection pool, then the notification broker (its own LISTEN connection)."""
     from app.config import settings
-    from app.notifications.broker import start_broker, stop_broker
-
-    from app.web.runtime import tune_garbage_collector
-
     from app.db.pool import start_pool
+    from app.notifications.broker import start_broker, stop_broker
+    from app.web.runtime import tune_garbage_collector
 
     engine = engine_finder()
     await start_pool(engine, min_size=1, max_size=settings.database_pool_size, reset=_release_as_is)
